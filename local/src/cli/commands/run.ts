@@ -1,0 +1,86 @@
+import { formatDuration, formatTable, type Output } from '../output';
+import { openSession, stopRequested, type StackOptions } from '../session';
+import { prepareSource, type SeedOptions } from '../source';
+import { LocalPipeline } from '../../runtime/pipeline';
+import { batchItems, summariseBatches, warehouseCounts, type QueueDepthStatus } from '../../runtime/status';
+import { EXIT } from '../exit-codes';
+
+/**
+ * `totes run --once`: one complete pass. The scheduler ticks once (every source table is
+ * detected), then every queue is processed until it is drained. Prints what the warehouse holds
+ * and what changed, and exits 0 when all is well, 2 if a message ended in a DLQ, 3 if rows were
+ * quarantined.
+ */
+export async function runOnce(options: StackOptions & SeedOptions, out: Output): Promise<number> {
+  const started = Date.now();
+  out.info(`Starting the local stack in ${options.stateDir}…`);
+  const session = await openSession(options, out);
+  const stop = stopRequested(out);
+  let pipeline: LocalPipeline | undefined;
+  try {
+    const { stack } = session;
+    const migrated = await session.migrate();
+    out.info(migrated.applied.length > 0 ? `Warehouse schema created (${migrated.applied.length} migrations).` : 'Warehouse schema is up to date.');
+    await prepareSource(session, options, out);
+
+    const before = new Map((await warehouseCounts(stack.warehouse.url)).map((c) => [c.table, c.rows]));
+    const dlqBefore = new Map((await new LocalPipeline(stack).queueDepths()).map((q) => [q.logicalName, q.dlq]));
+    const passStartedAt = new Date().toISOString();
+    let invocations = 0;
+    let failedInvocations = 0;
+    pipeline = new LocalPipeline(stack, {
+      onInvocation: (r) => {
+        invocations++;
+        if (r.error || r.failed > 0) failedInvocations++;
+      },
+    });
+    pipeline.start();
+    out.info('Detecting changes in every source table…');
+    await pipeline.tick();
+    const progress = (depths: QueueDepthStatus[]) => {
+      const waiting = depths.reduce((n, d) => n + d.waiting + d.inFlight, 0);
+      const dlq = depths.reduce((n, d) => n + d.dlq, 0);
+      out.live([`  ${invocations} invocations · ${waiting} message(s) waiting or in flight · ${dlq} in DLQs · ${formatDuration(Date.now() - started)}`]);
+    };
+    const drained = await Promise.race([pipeline.waitUntilDrained(progress), stop.promise.then(() => undefined)]);
+    out.endLive();
+    await pipeline.stop();
+    pipeline = undefined;
+    if (!drained) {
+      out.info('Stopped before the pass finished; the next run continues where this one stopped.');
+      return EXIT.error;
+    }
+
+    const after = await warehouseCounts(stack.warehouse.url);
+    out.info('');
+    for (const line of formatTable(['warehouse table', 'rows now', 'rows added'], after.map((c) => [c.table, c.rows, c.rows - (before.get(c.table) ?? 0)]))) {
+      out.info(line);
+    }
+
+    const thisPass = (await batchItems(stack.clients.dynamo, stack.resources.stateTable)).filter((b) => (b.extractedAt ?? '') >= passStartedAt);
+    const progressByTable = summariseBatches(thisPass).filter((t) => t.batches > 0);
+    const quarantined = progressByTable.reduce((n, t) => n + t.quarantined, 0);
+    const newDlq = drained.filter((d) => d.dlq > (dlqBefore.get(d.logicalName) ?? 0));
+    out.info('');
+    out.info(
+      `Pass finished in ${formatDuration(Date.now() - started)}: ${progressByTable.reduce((n, t) => n + t.batches, 0)} batch(es), ` +
+        `${progressByTable.reduce((n, t) => n + t.rowsExtracted, 0).toLocaleString('en-GB')} source row(s) extracted, ${invocations} invocation(s).`,
+    );
+    if (quarantined > 0) {
+      out.info(`${quarantined} row(s) were quarantined: ${progressByTable.filter((t) => t.quarantined > 0).map((t) => `${t.table} ${t.quarantined}`).join(', ')}.`);
+      out.info(`  They are kept with their reasons under s3://${stack.resources.processedBucket}/quarantine/; fix them in the source and they load on the next pass.`);
+    }
+    if (newDlq.length > 0) {
+      out.info(`Messages ended in a dead-letter queue: ${newDlq.map((d) => `${d.logicalName} (${d.dlq})`).join(', ')}.`);
+      out.info(`  Inspect them with \`totes dlq show <queue>\`, fix the cause, then \`totes redrive <queue>\`. Handler logs: ${session.logFile}`);
+      return EXIT.dlq;
+    }
+    if (quarantined > 0) return EXIT.quarantined;
+    if (failedInvocations > 0) out.info(`${failedInvocations} invocation(s) failed and succeeded on retry; see ${session.logFile}.`);
+    return EXIT.ok;
+  } finally {
+    stop.dispose();
+    await pipeline?.stop();
+    await session.close();
+  }
+}
