@@ -21,6 +21,8 @@ const common = {
   setupFiles: ['<rootDir>/test/helpers/quiet-warnings.ts'],
 };
 module.exports = {
+  // Global, not per project: integration tests start processes and databases.
+  testTimeout: 120000,
   projects: [
     {
       ...common,
@@ -33,7 +35,6 @@ module.exports = {
       testMatch: ['<rootDir>/test/integration/**/*.test.ts', '<rootDir>/test/e2e/**/*.test.ts'],
       globalSetup: '<rootDir>/test/helpers/global-setup.ts',
       globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
-      testTimeout: 120000,
     },
   ],
 };

