@@ -1,0 +1,252 @@
+import { parquetMetadata, parquetScan, parquetSchema, type DecodedArray, type FileMetaData, type SchemaElement } from 'hyparquet';
+import { LoadFileError } from '@totes/shared/errors';
+import { COPY_NULL, escapeCopyText, formatDateDays, formatDecimal, formatTimeMicros, formatTimestampMicros, unscaledFromBytes } from './copy-text';
+import type { StagingColumn, StagingColumnType } from './staging-columns';
+
+/**
+ * Reads a processed-zone Parquet file (THE PARQUET CONTRACT in the team brief) exactly, and turns
+ * it into COPY text for the staging table.
+ *
+ * Exactness: hyparquet converts DECIMAL to a JS float on read, which cannot hold every value of a
+ * DECIMAL(24,6). So the file is read with a copy of its metadata in which the DECIMAL columns have
+ * lost their annotation: hyparquet then hands over the raw unscaled integers (INT32, INT64 or
+ * big-endian bytes) and `formatDecimal` writes them out digit by digit. DATE, TIME and TIMESTAMP
+ * values are taken as their raw integers too (custom parsers), so microseconds survive.
+ */
+export interface ParquetContents {
+  readonly rows: number;
+  /** The rows as COPY text lines, in `columns` order, a block of lines at a time. */
+  copyText(): AsyncGenerator<string>;
+}
+
+const exactParsers = {
+  dateFromDays: (days: number) => days,
+  timestampFromMicroseconds: (micros: bigint) => micros,
+  timestampFromMilliseconds: (millis: bigint) => millis,
+  timestampFromNanoseconds: (nanos: bigint) => nanos,
+};
+
+const LINES_PER_BLOCK = 2_000;
+
+interface Expected {
+  readonly physical: readonly string[];
+  readonly description: string;
+  matches(element: SchemaElement): boolean;
+}
+
+const logical = (e: SchemaElement) => e.logical_type;
+const decimalOf = (e: SchemaElement): { precision: number; scale: number } | undefined => {
+  const lt = logical(e);
+  if (lt?.type === 'DECIMAL') return { precision: lt.precision, scale: lt.scale };
+  if (e.converted_type === 'DECIMAL') return { precision: e.precision ?? 0, scale: e.scale ?? 0 };
+  return undefined;
+};
+
+function decimalExpectation(precision: number, scale: number): Expected {
+  return {
+    physical: ['INT32', 'INT64', 'FIXED_LEN_BYTE_ARRAY', 'BYTE_ARRAY'],
+    description: `DECIMAL(${precision},${scale})`,
+    matches: (e) => {
+      const d = decimalOf(e);
+      return d !== undefined && d.precision === precision && d.scale === scale;
+    },
+  };
+}
+
+/** What the contract says each warehouse type is in Parquet. */
+export const PARQUET_TYPES: Record<StagingColumnType, Expected> = {
+  int: {
+    physical: ['INT32'],
+    description: 'INT32',
+    matches: (e) => {
+      const lt = logical(e);
+      return (e.converted_type === undefined || e.converted_type === 'INT_32') && (lt === undefined || (lt.type === 'INTEGER' && lt.bitWidth === 32 && lt.isSigned));
+    },
+  },
+  varchar: {
+    physical: ['BYTE_ARRAY'],
+    description: 'STRING (BYTE_ARRAY UTF8)',
+    matches: (e) => e.converted_type === 'UTF8' || logical(e)?.type === 'STRING',
+  },
+  boolean: { physical: ['BOOLEAN'], description: 'BOOLEAN', matches: () => true },
+  date: {
+    physical: ['INT32'],
+    description: 'DATE (INT32)',
+    matches: (e) => e.converted_type === 'DATE' || logical(e)?.type === 'DATE',
+  },
+  time: {
+    physical: ['INT64'],
+    description: 'TIME MICROS (INT64)',
+    matches: (e) => {
+      const lt = logical(e);
+      return lt?.type === 'TIME' ? lt.unit === 'MICROS' : e.converted_type === 'TIME_MICROS';
+    },
+  },
+  timestamp: {
+    physical: ['INT64'],
+    description: 'TIMESTAMP MICROS (INT64)',
+    matches: (e) => {
+      const lt = logical(e);
+      return lt?.type === 'TIMESTAMP' ? lt.unit === 'MICROS' : e.converted_type === 'TIMESTAMP_MICROS';
+    },
+  },
+  'numeric(10,2)': decimalExpectation(10, 2),
+  numeric: decimalExpectation(24, 6),
+};
+
+function describeElement(e: SchemaElement): string {
+  const lt = logical(e);
+  const d = decimalOf(e);
+  const annotation = d
+    ? `DECIMAL(${d.precision},${d.scale})`
+    : lt && 'unit' in lt
+      ? `${lt.type} ${lt.unit}`
+      : (lt?.type ?? e.converted_type);
+  return `${e.repetition_type ?? 'REQUIRED'} ${e.type ?? 'group'}${annotation ? ` ${annotation}` : ''}`;
+}
+
+/**
+ * Check the file's columns against the target table's. A missing, extra, nested or mistyped column
+ * is a bad file: LoadFileError naming the column (the message retries, then goes to the DLQ).
+ * Column order is not checked: columns are read by name.
+ */
+export function checkColumns(metadata: FileMetaData, columns: readonly StagingColumn[], label: string): void {
+  const children = parquetSchema(metadata).children;
+  const byName = new Map(children.map((c) => [c.element.name, c]));
+  for (const column of columns) {
+    const node = byName.get(column.name);
+    const expected = PARQUET_TYPES[column.type];
+    const wanted = `${column.nullable ? 'OPTIONAL' : 'REQUIRED'} ${expected.description}`;
+    if (!node) throw new LoadFileError(`${label} lacks the column ${column.name} (${wanted}).`);
+    const e = node.element;
+    const shapeOk = node.children.length === 0 && e.type !== undefined && expected.physical.includes(e.type) && expected.matches(e);
+    // A REQUIRED column may feed a nullable one; an OPTIONAL one may hold NULLs a NOT NULL column refuses.
+    const repetitionOk = e.repetition_type === 'REQUIRED' || e.repetition_type === undefined || (e.repetition_type === 'OPTIONAL' && column.nullable);
+    if (!shapeOk || !repetitionOk) {
+      throw new LoadFileError(`${label} has the column ${column.name} as ${describeElement(e)}; the contract needs ${wanted}.`);
+    }
+  }
+  const known = new Set(columns.map((c) => c.name));
+  const extra = children.find((c) => !known.has(c.element.name));
+  if (extra) throw new LoadFileError(`${label} has the column ${extra.element.name}, which its target table does not have.`);
+}
+
+function withoutDecimalAnnotations(metadata: FileMetaData): FileMetaData {
+  return {
+    ...metadata,
+    schema: metadata.schema.map((e) => {
+      if (!decimalOf(e)) return e;
+      const { converted_type: _c, logical_type: _l, ...bare } = e;
+      return bare;
+    }),
+  };
+}
+
+type Formatter = (value: unknown) => string;
+
+function formatterFor(column: StagingColumn, element: SchemaElement): Formatter {
+  const nullable = (f: Formatter): Formatter => (v) => (v === null || v === undefined ? COPY_NULL : f(v));
+  switch (column.type) {
+    case 'int':
+      return nullable((v) => String(v));
+    case 'varchar':
+      return nullable((v) => escapeCopyText(v as string));
+    case 'boolean':
+      return nullable((v) => (v ? 't' : 'f'));
+    case 'date': {
+      // Few distinct dates per file: remember their text.
+      const cache = new Map<number, string>();
+      return nullable((v) => {
+        const days = v as number;
+        let text = cache.get(days);
+        if (text === undefined) cache.set(days, (text = formatDateDays(days)));
+        return text;
+      });
+    }
+    case 'time':
+      return nullable((v) => formatTimeMicros(v as bigint));
+    case 'timestamp':
+      return nullable((v) => formatTimestampMicros(v as bigint));
+    case 'numeric':
+    case 'numeric(10,2)': {
+      const scale = decimalOf(element)?.scale ?? 0;
+      // Dictionary-encoded columns hand out the same value (or the same byte array) per distinct amount.
+      const cache = new Map<unknown, string>();
+      return nullable((v) => {
+        let text = cache.get(v);
+        if (text === undefined) {
+          const unscaled = v instanceof Uint8Array ? unscaledFromBytes(v) : (v as number | bigint);
+          text = formatDecimal(unscaled, scale);
+          if (cache.size < 10_000) cache.set(v, text);
+        }
+        return text;
+      });
+    }
+  }
+}
+
+function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) return bytes.buffer;
+  return bytes.slice().buffer as ArrayBuffer;
+}
+
+/** Open a file: parse and check its metadata now (a bad file fails before any database work). */
+export function openParquet(bytes: Uint8Array, columns: readonly StagingColumn[], label: string): ParquetContents {
+  const buffer = toArrayBuffer(bytes);
+  let metadata: FileMetaData;
+  try {
+    metadata = parquetMetadata(buffer);
+  } catch (err) {
+    throw new LoadFileError(`${label} is not a readable Parquet file.`, { cause: err });
+  }
+  checkColumns(metadata, columns, label);
+  const elements = new Map(parquetSchema(metadata).children.map((c) => [c.element.name, c.element]));
+  const exact = withoutDecimalAnnotations(metadata);
+  const rows = Number(metadata.num_rows);
+  return {
+    rows,
+    async *copyText() {
+      const formatters = columns.map((c) => formatterFor(c, elements.get(c.name) as SchemaElement));
+      let scan;
+      try {
+        scan = await parquetScan({ file: buffer, metadata: exact, columns: columns.map((c) => c.name), utf8: false, parsers: exactParsers });
+      } catch (err) {
+        throw new LoadFileError(`${label} cannot be read: ${(err as Error).message}.`, { cause: err });
+      }
+      let seen = 0;
+      for (const { rowStart, rowEnd } of scan.ranges) {
+        let data: DecodedArray[];
+        try {
+          data = await Promise.all(columns.map((c) => scan.readColumn({ column: c.name, rowStart, rowEnd })));
+        } catch (err) {
+          throw new LoadFileError(`${label} cannot be read: ${(err as Error).message}.`, { cause: err });
+        }
+        const texts = data.map((values, i) => {
+          const format = formatters[i] as Formatter;
+          const out = new Array<string>(values.length);
+          let r = 0;
+          try {
+            for (; r < values.length; r++) out[r] = format(values[r]);
+          } catch (err) {
+            const name = (columns[i] as StagingColumn).name;
+            throw new LoadFileError(`${label} has a value in column ${name} (row ${rowStart + r + 1}) that cannot be loaded: ${(err as Error).message}.`, { cause: err });
+          }
+          return out;
+        });
+        const count = rowEnd - rowStart;
+        for (let start = 0; start < count; start += LINES_PER_BLOCK) {
+          const end = Math.min(count, start + LINES_PER_BLOCK);
+          let block = '';
+          for (let r = start; r < end; r++) {
+            let line = (texts[0] as string[])[r] as string;
+            for (let c = 1; c < texts.length; c++) line += `\t${(texts[c] as string[])[r]}`;
+            block += `${line}\n`;
+          }
+          yield block;
+        }
+        seen += count;
+      }
+      if (seen !== rows) throw new LoadFileError(`${label} says it holds ${rows} rows but ${seen} were read.`);
+    },
+  };
+}

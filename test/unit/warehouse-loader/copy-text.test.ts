@@ -1,0 +1,61 @@
+import {
+  escapeCopyText,
+  formatDateDays,
+  formatDecimal,
+  formatTimeMicros,
+  formatTimestampMicros,
+  unscaledFromBytes,
+} from '../../../services/warehouse-loader/src/copy-text';
+
+/** Two's-complement big-endian bytes of `value` in `length` bytes, as Parquet stores FIXED decimals. */
+function bytesOf(value: bigint, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let v = BigInt.asUintN(length * 8, value);
+  for (let i = length - 1; i >= 0; i--) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return out;
+}
+
+describe('COPY text values', () => {
+  it('formats decimals exactly from unscaled integers of any size, dropping trailing fractional zeros', () => {
+    expect(formatDecimal(394, 2)).toBe('3.94');
+    expect(formatDecimal(210, 2)).toBe('2.1');
+    expect(formatDecimal(-1, 2)).toBe('-0.01');
+    expect(formatDecimal(0, 6)).toBe('0');
+    expect(formatDecimal(1_000_000_000n, 6)).toBe('1000');
+    expect(formatDecimal(123456789012345678123456n, 6)).toBe('123456789012345678.123456');
+    expect(formatDecimal(-99999999999999999999999n, 6)).toBe('-99999999999999999.999999');
+    expect(formatDecimal(42, 0)).toBe('42');
+  });
+
+  it('reads two-complement big-endian decimal bytes of every length, negative ones included', () => {
+    for (const value of [0n, 1n, -1n, 255n, -256n, 55254862000000n, -55254862000000n, 123456789012345678123456n, -(2n ** 87n)]) {
+      for (const length of [11, 16]) expect(BigInt(unscaledFromBytes(bytesOf(value, length)))).toBe(value);
+    }
+    expect(unscaledFromBytes(bytesOf(-5n, 3))).toBe(-5);
+    expect(unscaledFromBytes(new Uint8Array())).toBe(0);
+  });
+
+  it('formats times of day from microseconds, keeping every microsecond', () => {
+    expect(formatTimeMicros(0n)).toBe('00:00:00');
+    expect(formatTimeMicros(51_652_186_000n)).toBe('14:20:52.186000');
+    expect(formatTimeMicros(86_399_999_999n)).toBe('23:59:59.999999');
+    expect(() => formatTimeMicros(-1n)).toThrow(RangeError);
+  });
+
+  it('formats dates from days since 1970 and timestamps from microseconds, before 1970 too', () => {
+    expect(formatDateDays(0)).toBe('1970-01-01');
+    expect(formatDateDays(19_297)).toBe('2022-11-01');
+    expect(formatDateDays(-1)).toBe('1969-12-31');
+    expect(formatTimestampMicros(1_667_485_249_962_123n)).toBe('2022-11-03 14:20:49.962123');
+    expect(formatTimestampMicros(-1n)).toBe('1969-12-31 23:59:59.999999');
+  });
+
+  it('escapes exactly the characters COPY text format treats specially', () => {
+    expect(escapeCopyText('plain text, with "quotes" and \'apostrophes\'')).toBe('plain text, with "quotes" and \'apostrophes\'');
+    expect(escapeCopyText('a\tb\nc\rd\\e')).toBe('a\\tb\\nc\\rd\\\\e');
+    expect(escapeCopyText('\\N')).toBe('\\\\N');
+  });
+});
