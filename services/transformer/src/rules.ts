@@ -280,19 +280,27 @@ const FACTS: Record<'sales_order' | 'purchase_order' | 'payment', FactMapping> =
 /** A fact table: one fact row per source row version, and dim_date rows for every date it references. */
 function fact(source: keyof typeof FACTS): () => SourceRule {
   const { target, map } = FACTS[source];
-  return () => ({
-    accept(row, ctx) {
-      const r = new RowReader(row.row);
-      const { row: out, dates } = map(r, row.id);
-      if (r.issues.length > 0) {
-        ctx.quarantine(row, r.issues);
-        return;
-      }
-      ctx.emit(target, out);
-      for (const days of dates) if (days !== null) ctx.emit('dim_date', { ...dateDimensionRow(days), [VERSION_COLUMN]: DATE_DIMENSION_VERSION });
-    },
-    finish: async () => undefined,
-  });
+  return () => {
+    // A batch references few distinct days; derive each one once.
+    const days = new Set<number>();
+    return {
+      accept(row, ctx) {
+        const r = new RowReader(row.row);
+        const { row: out, dates } = map(r, row.id);
+        if (r.issues.length > 0) {
+          ctx.quarantine(row, r.issues);
+          return;
+        }
+        ctx.emit(target, out);
+        for (const day of dates) {
+          if (day === null || days.has(day)) continue;
+          days.add(day);
+          ctx.emit('dim_date', { ...dateDimensionRow(day), [VERSION_COLUMN]: DATE_DIMENSION_VERSION });
+        }
+      },
+      finish: async () => undefined,
+    };
+  };
 }
 
 // ---------- the rules ----------

@@ -31,6 +31,8 @@ export function powertoolsTransformMetrics(metrics: Metrics): TransformMetrics {
       // Dimension, metrics and flush in one synchronous step: the local runtime runs several
       // invocations of this handler concurrently on one Metrics instance, and nothing can
       // interleave between these lines.
+      // Locally flushMetrics keeps dimensions (in AWS publishing clears them): start clean.
+      metrics.clearDimensions();
       metrics.addDimension('table', table);
       metrics.addMetric('RowsTransformed', MetricUnit.Count, counts.rowsTransformed);
       metrics.addMetric('QuarantinedRows', MetricUnit.Count, counts.quarantinedRows);

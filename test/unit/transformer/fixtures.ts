@@ -2,9 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { BatchExtractedV1 } from '@totes/events';
+import type { ObjectStore } from '@totes/shared/aws/objects';
+import type { MessageSender } from '@totes/shared/aws/queues';
 import { SOURCE_TABLES, type SourceTableName } from '@totes/shared/source/tables';
 import { JOINS, type JoinName, type JoinedImage, type SourceImages } from '../../../services/transformer/src/source-images';
 import type { RawRow } from '../../../services/transformer/src/source-values';
+import type { TransformCounts, TransformDependencies } from '../../../services/transformer/src/transform-batch';
 
 /**
  * Test raw batches in exactly the batch-extracted v1 raw format (events/src/batch-extracted.v1.ts):
@@ -15,7 +18,8 @@ import type { RawRow } from '../../../services/transformer/src/source-values';
 export type Row = Record<string, unknown>;
 
 export function gzipJsonLines(rows: readonly Row[]): Uint8Array {
-  return new Uint8Array(gzipSync(rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length > 0 ? '\n' : '')));
+  // Level 1: fixtures favour speed; any level is valid gzip.
+  return new Uint8Array(gzipSync(rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length > 0 ? '\n' : ''), { level: 1 }));
 }
 
 export const T0 = '2022-11-03T14:20:49.962000';
@@ -182,32 +186,42 @@ export const HAS_REAL_DATA = fs.existsSync(path.join(REAL_DATA_DIR, 'sales_order
 /** RFC 4180 CSV (quoted fields, doubled quotes, commas and newlines inside quotes). */
 export function parseCsv(text: string): string[][] {
   const records: string[][] = [];
-  let field = '';
   let record: string[] = [];
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      record.push(field);
-      field = '';
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      record.push(field);
-      records.push(record);
-      record = [];
-      field = '';
-    } else field += ch;
-  }
-  if (field !== '' || record.length > 0) {
+  let i = 0;
+  while (i < text.length) {
+    let field: string;
+    if (text[i] === '"') {
+      let end = i + 1;
+      let value = '';
+      for (;;) {
+        const quote = text.indexOf('"', end);
+        if (quote === -1) throw new Error('unterminated quoted CSV field');
+        value += text.slice(end, quote);
+        if (text[quote + 1] === '"') {
+          value += '"';
+          end = quote + 2;
+        } else {
+          end = quote + 1;
+          break;
+        }
+      }
+      field = value;
+      i = end;
+    } else {
+      let end = i;
+      while (end < text.length && text[end] !== ',' && text[end] !== '\n' && text[end] !== '\r') end++;
+      field = text.slice(i, end);
+      i = end;
+    }
     record.push(field);
+    if (text[i] === ',') {
+      i++;
+      continue;
+    }
+    if (text[i] === '\r') i++;
+    if (text[i] === '\n') i++;
     records.push(record);
+    record = [];
   }
   return records;
 }
@@ -240,5 +254,79 @@ export function realRows(table: SourceTableName): Row[] {
 /** Rows in the order the change-detector pages them: (last_updated, id). */
 export function inExtractOrder(table: SourceTableName, rows: readonly Row[]): Row[] {
   const pk = SOURCE_TABLES[table].primaryKey;
-  return [...rows].sort((a, b) => String(a.last_updated).localeCompare(String(b.last_updated)) || (a[pk] as number) - (b[pk] as number));
+  const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return [...rows].sort((a, b) => byText(String(a.last_updated), String(b.last_updated)) || (a[pk] as number) - (b[pk] as number));
+}
+
+// ---------- in-memory ports (unit tests and the benchmark) ----------
+
+export class MemoryObjectStore implements ObjectStore {
+  readonly objects = new Map<string, Uint8Array>();
+
+  async putImmutable(bucket: string, key: string, body: Uint8Array): Promise<boolean> {
+    const k = `${bucket}/${key}`;
+    if (this.objects.has(k)) return false;
+    this.objects.set(k, body);
+    return true;
+  }
+
+  async get(bucket: string, key: string): Promise<Uint8Array> {
+    const body = this.objects.get(`${bucket}/${key}`);
+    if (!body) throw Object.assign(new Error(`NoSuchKey: ${bucket}/${key}`), { name: 'NoSuchKey' });
+    return body;
+  }
+
+  async exists(bucket: string, key: string): Promise<boolean> {
+    return this.objects.has(`${bucket}/${key}`);
+  }
+}
+
+export class MemorySender implements MessageSender {
+  readonly sent: { queue: string; body: string }[] = [];
+
+  async send(logicalQueue: string, bodies: readonly string[]): Promise<void> {
+    for (const body of bodies) this.sent.push({ queue: logicalQueue, body });
+  }
+}
+
+export interface MemoryDependencies extends TransformDependencies {
+  readonly objects: MemoryObjectStore;
+  readonly sender: MemorySender;
+  readonly recorded: { batchId: string; result: unknown }[];
+  readonly metricCalls: { table: string; counts: TransformCounts }[];
+  readonly logged: { level: string; message: string; attributes: Record<string, unknown> }[];
+}
+
+export function memoryDependencies(source: Partial<Record<SourceTableName, readonly Row[]>> = {}): MemoryDependencies {
+  const recorded: { batchId: string; result: unknown }[] = [];
+  const metricCalls: { table: string; counts: TransformCounts }[] = [];
+  const logged: { level: string; message: string; attributes: Record<string, unknown> }[] = [];
+  return {
+    objects: new MemoryObjectStore(),
+    sender: new MemorySender(),
+    batches: {
+      async recordTransformed(batchId, result) {
+        recorded.push({ batchId, result });
+      },
+    },
+    images: new MemorySourceImages(source),
+    processedBucket: 'totes-etl-test-processed',
+    logger: {
+      info: (message, attributes) => logged.push({ level: 'info', message, attributes }),
+      warn: (message, attributes) => logged.push({ level: 'warn', message, attributes }),
+    },
+    metrics: { batchTransformed: (table, counts) => metricCalls.push({ table, counts }) },
+    now: () => new Date('2024-11-15T14:40:02.003Z'),
+    recorded,
+    metricCalls,
+    logged,
+  };
+}
+
+/** Put a raw batch where its message says it is. */
+export async function stageRawBatch(objects: ObjectStore, table: SourceTableName, rows: readonly Row[], o: Parameters<typeof batchMessage>[2] = {}): Promise<BatchExtractedV1> {
+  const body = gzipJsonLines(rows);
+  const message = batchMessage(table, rows, { ...o, bytes: body.byteLength });
+  await objects.putImmutable(message.object.bucket, message.object.key, body);
+  return message;
 }
