@@ -149,6 +149,8 @@ export interface SeedPlan {
   readonly transactionBase: Int32Array;
   readonly totals: { readonly salesOrders: number; readonly purchaseOrders: number; readonly transactions: number };
   readonly designs: readonly Design[];
+  /** Minute of the daily payment run, per calendar day from the first working day (see paidAt). */
+  readonly paymentRunMinute: Int8Array;
 }
 
 /** How many orders each day gets, and so every id, before any row is generated. */
@@ -182,6 +184,7 @@ export function planSeed(seed: number, scale: number): SeedPlan {
     transactionBase,
     totals: { salesOrders: sales, purchaseOrders: purchases, transactions: sales + purchases },
     designs: generateDesigns(seed),
+    paymentRunMinute: paymentRunMinutes(seed),
   };
 }
 
@@ -238,22 +241,25 @@ function agreedPaymentOffset(rng: Rng): number {
   return Math.round(rng.next() * 6);
 }
 
-/** Minute of the daily payment run, fixed per calendar day. */
-const paymentRunMinutes = new Map<string, number>();
-function paymentRunMs(seed: number, day: number): number {
-  const key = `${seed}:${day}`;
-  let minute = paymentRunMinutes.get(key);
-  if (minute === undefined) {
-    minute = createRng(seed, day, STREAM.paymentRun).int(0, 59);
-    paymentRunMinutes.set(key, minute);
-  }
-  return day * MS_PER_DAY + PAYMENT_RUN_HOUR * MS_PER_HOUR + minute * 60_000 + 11_000;
+const FIRST_DAY = dayOf(TIMELINE_START_MS);
+const LAST_DAY = dayOf(TIMELINE_END_MS);
+
+/** The minute of each day's payment run, from its own random stream per day. */
+function paymentRunMinutes(seed: number): Int8Array {
+  const minutes = new Int8Array(LAST_DAY - FIRST_DAY + 1);
+  for (let day = FIRST_DAY; day <= LAST_DAY; day++) minutes[day - FIRST_DAY] = createRng(seed, day, STREAM.paymentRun).int(0, 59);
+  return minutes;
 }
 
-/** When the payment run pays a payment due on paymentDay for an order placed at createdMs, or 0 if never. */
-export function paidAt(seed: number, createdMs: number, paymentDay: number, jitterMs: number): number {
-  if (!isWeekday(paymentDay) || paymentDay <= dayOf(createdMs)) return 0;
-  const at = paymentRunMs(seed, paymentDay) + jitterMs;
+/**
+ * When the payment run paid a payment due on paymentDay for an order placed at createdMs, or 0
+ * if it is still unpaid at the end of the timeline: due on a weekday after the order's day, and
+ * that day's run (07:MM:11) happened before the end.
+ */
+export function paidAt(plan: Pick<SeedPlan, 'paymentRunMinute'>, createdMs: number, paymentDay: number, jitterMs: number): number {
+  if (paymentDay > LAST_DAY || !isWeekday(paymentDay) || paymentDay <= dayOf(createdMs)) return 0;
+  const minute = plan.paymentRunMinute[paymentDay - FIRST_DAY] ?? 0;
+  const at = paymentDay * MS_PER_DAY + PAYMENT_RUN_HOUR * MS_PER_HOUR + minute * 60_000 + 11_000 + jitterMs;
   return at <= TIMELINE_END_MS ? at : 0;
 }
 
@@ -355,7 +361,7 @@ export function generateDayOrders(plan: SeedPlan, index: number): DayOrders {
     }
     transactions.companyAc[i] = rng.int(10_000_000, 99_999_999);
     transactions.counterpartyAc[i] = rng.int(10_000_000, 99_999_999);
-    transactions.paidMs[i] = paidAt(plan.seed, createdMs, paymentDay, rng.int(0, 999));
+    transactions.paidMs[i] = paidAt(plan, createdMs, paymentDay, rng.int(0, 999));
   }
   return { sales, purchases, transactions };
 }

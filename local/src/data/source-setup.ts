@@ -1,0 +1,53 @@
+import type pg from 'pg';
+import { SourceSchemaError } from '@totes/shared/errors';
+import { SOURCE_SCHEMA_SQL } from '@totes/shared/source/schema';
+import { SOURCE_TABLE_NAMES, type SourceTableName } from '@totes/shared/source/tables';
+
+/**
+ * The totesys tables of the embedded source. Only the embedded source this tool created may be
+ * given here (the caller knows: LocalStack.source.embedded); a customer's source is never written to.
+ */
+
+/** Which of the 11 source tables exist, in `schema` or else in the connection's search path. */
+export async function existingSourceTables(client: pg.Client, schema?: string): Promise<SourceTableName[]> {
+  const result = await client.query<{ name: SourceTableName; found: boolean }>(
+    `SELECT name, to_regclass(CASE WHEN $2::text IS NULL THEN '' ELSE quote_ident($2) || '.' END || quote_ident(name)) IS NOT NULL AS found
+       FROM unnest($1::text[]) AS name`,
+    [SOURCE_TABLE_NAMES, schema ?? null],
+  );
+  return result.rows.filter((r) => r.found).map((r) => r.name);
+}
+
+/**
+ * Create the source tables (SOURCE_SCHEMA_SQL) when none exists; a no-op when all exist.
+ * Returns true when it created them. A source holding only some of the tables is not one this
+ * tool made, so it is left alone with an error naming the first missing table.
+ */
+export async function applySourceSchema(client: pg.Client): Promise<boolean> {
+  const present = await existingSourceTables(client);
+  if (present.length === SOURCE_TABLE_NAMES.length) return false;
+  if (present.length > 0) {
+    const missing = SOURCE_TABLE_NAMES.find((t) => !present.includes(t));
+    throw new SourceSchemaError(
+      missing ?? 'unknown',
+      undefined,
+      `The source database has some totesys tables but not ${missing}; it was not created by this tool, so it is left as it is.`,
+    );
+  }
+  // One transaction: a failure half-way leaves no table behind. Two concurrent callers serialise
+  // on the advisory lock, and the second finds the tables made and does nothing.
+  await client.query('BEGIN');
+  try {
+    await client.query(`SELECT pg_advisory_xact_lock(hashtext('totes-source-schema'))`);
+    if ((await existingSourceTables(client)).length > 0) {
+      await client.query('ROLLBACK');
+      return false;
+    }
+    await client.query(SOURCE_SCHEMA_SQL);
+    await client.query('COMMIT');
+    return true;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
