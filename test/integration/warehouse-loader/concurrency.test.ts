@@ -1,0 +1,159 @@
+import pg from 'pg';
+import { counterparties, dates, payments, salesOrders, staff } from './fixtures';
+import { LoaderHarness, createTestDatabase, danglingReferences, dumpWarehouse, withClient, type LoaderFile, type TestDatabase } from './harness';
+import type { ContractRow } from '../../unit/warehouse-loader/contract-parquet';
+
+/** A staff image per key 1..5 at a version; `tag` marks which file a value came from. */
+function staffVersion(tag: string, version: string, keys: readonly number[]): ContractRow[] {
+  return keys.map((staff_id) => ({ ...staff[0]!, staff_id, last_name: `${tag}-${staff_id}`, _version: version }));
+}
+
+function salesFor(ids: readonly number[], lastUpdatedDate: string): ContractRow[] {
+  return ids.map((id) => ({ ...salesOrders[0]!, sales_order_id: id, sales_staff_id: 1 + (id % 5), last_updated_date: lastUpdatedDate }));
+}
+
+describe('warehouse-loader: concurrent loads and lost connections', () => {
+  let harness: LoaderHarness;
+  const databases: TestDatabase[] = [];
+  const newDatabase = async () => {
+    const db = await createTestDatabase('loader_conc');
+    databases.push(db);
+    return db;
+  };
+  beforeAll(async () => {
+    harness = await LoaderHarness.create();
+  });
+  afterAll(async () => {
+    for (const db of databases) await db.drop();
+  });
+
+  it('runs 8 overlapping loads at once on separate connections without deadlock or lost update; the newest version wins', async () => {
+    const files: LoaderFile[] = [
+      await harness.file('dim_staff', staffVersion('v1', '2023-01-01 00:00:00', [1, 2, 3, 4, 5])),
+      await harness.file('dim_staff', staffVersion('v3', '2023-03-01 00:00:00.000003', [2, 3, 4])),
+      await harness.file('dim_staff', staffVersion('v2', '2023-02-01 00:00:00', [1, 2, 3, 4, 5])),
+      await harness.file('fact_sales_order', salesFor([1, 2, 3, 4, 5, 6], '2023-01-02')),
+      await harness.file('fact_sales_order', [...salesFor([4, 5, 6, 7, 8], '2023-01-02'), ...salesFor([1, 2], '2023-01-03')]),
+      await harness.file('fact_payment', payments),
+      await harness.file('dim_counterparty', counterparties),
+      await harness.file('dim_date', dates),
+    ];
+    const sequential = await newDatabase();
+    const warehouse = harness.warehouse(sequential);
+    try {
+      for (const f of files) await harness.load(f, warehouse);
+    } finally {
+      await warehouse.close();
+    }
+    const expected = await dumpWarehouse(sequential);
+
+    for (let round = 0; round < 3; round++) {
+      const db = await newDatabase();
+      // Each round starts the loads in another order; all run at once, each on its own connection.
+      const order = files.map((f, i) => ({ f, k: (i * (round + 3)) % files.length })).sort((a, b) => a.k - b.k);
+      const warehouses = order.map(() => harness.warehouse(db));
+      try {
+        const results = await Promise.all(order.map(({ f }, i) => harness.load(f, warehouses[i]!)));
+        expect(results.every((r) => r.outcome === 'loaded')).toBe(true);
+      } finally {
+        await Promise.all(warehouses.map((w) => w.close()));
+      }
+      expect(await dumpWarehouse(db)).toEqual(expected);
+      expect(await danglingReferences(db)).toEqual([]);
+      await withClient(db, async (c) => {
+        const { rows } = await c.query(`SELECT staff_id, last_name FROM dim_staff ORDER BY staff_id`);
+        expect(rows).toEqual([
+          { staff_id: 1, last_name: 'v2-1' },
+          { staff_id: 2, last_name: 'v3-2' },
+          { staff_id: 3, last_name: 'v3-3' },
+          { staff_id: 4, last_name: 'v3-4' },
+          { staff_id: 5, last_name: 'v2-5' },
+        ]);
+        // 8 orders in their first version, orders 1 and 2 in a second one.
+        expect((await c.query(`SELECT count(*)::int AS n FROM fact_sales_order`)).rows).toEqual([{ n: 10 }]);
+      });
+    }
+  });
+
+  it('loads a file delivered twice at the same moment exactly once', async () => {
+    const db = await newDatabase();
+    const file = await harness.file('fact_sales_order', salesOrders);
+    const [a, b] = [harness.warehouse(db), harness.warehouse(db)];
+    try {
+      const results = await Promise.all([harness.load(file, a), harness.load(file, b)]);
+      expect(results.map((r) => r.outcome).sort()).toEqual(['already-loaded', 'loaded']);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+    await withClient(db, async (c) => {
+      expect((await c.query(`SELECT count(*)::int AS n FROM fact_sales_order`)).rows).toEqual([{ n: salesOrders.length }]);
+    });
+  });
+
+  it('fails the message when the connection is lost mid-load, commits nothing, and loads the file on the retry', async () => {
+    const db = await newDatabase();
+    await withClient(db, async (c) => {
+      const setup = harness.warehouse(db);
+      await setup.session(); // migrates the new warehouse
+      await setup.close();
+      await c.query(`INSERT INTO dim_currency VALUES (2, 'USD', 'US Dollar'), (3, 'EUR', 'Euro')`);
+    });
+    const file = await harness.file('fact_sales_order', salesOrders);
+    const warehouse = harness.warehouse(db);
+    const blocker = await withClientOpen(db);
+    // Not the blocker: inside a transaction pg_stat_activity keeps the snapshot it first took.
+    const observer = await withClientOpen(db);
+    try {
+      // Another transaction holds an uncommitted row with one of the file's fact versions: the
+      // loader's append waits on it after it has already written dates and inferred members.
+      await blocker.query('BEGIN');
+      await blocker.query('SET LOCAL session_replication_role = replica');
+      await blocker.query(
+        `INSERT INTO fact_sales_order (sales_order_id, created_date, created_time, last_updated_date, last_updated_time, sales_staff_id,
+           counterparty_id, units_sold, unit_price, currency_id, design_id, agreed_payment_date, agreed_delivery_date, agreed_delivery_location_id)
+         VALUES (2, '2024-03-31', '08:00', '2024-03-31', '08:00', 2, 2, 1, 1, 3, 1, '2024-04-02', '2024-04-01', 1)`,
+      );
+      const load = harness.load(file, warehouse);
+      const pid = await waitForBlockedLoader(observer, db.name);
+      const terminated = await observer.query<{ ok: boolean }>('SELECT pg_terminate_backend($1) AS ok', [pid]);
+      expect(terminated.rows[0]?.ok).toBe(true);
+      await expect(load).rejects.toThrow(/terminat/i);
+      await blocker.query('ROLLBACK');
+
+      const leftovers = await blocker.query(`
+        SELECT (SELECT count(*) FROM fact_sales_order)::int AS facts, (SELECT count(*) FROM dim_date)::int AS dates,
+               (SELECT count(*) FROM dim_staff)::int AS staff, (SELECT count(*) FROM pipeline.dimension_version)::int AS versions,
+               (SELECT count(*) FROM pipeline.loaded_file)::int AS files`);
+      expect(leftovers.rows).toEqual([{ facts: 0, dates: 0, staff: 0, versions: 0, files: 0 }]);
+
+      // SQS redelivers: the same loader container opens a new connection and loads the file.
+      const retried = await harness.load(file, warehouse);
+      expect(retried.outcome).toBe('loaded');
+      expect(retried.counts.inserted).toBe(salesOrders.length);
+    } finally {
+      await blocker.end();
+      await observer.end();
+      await warehouse.close();
+    }
+  });
+});
+
+async function withClientOpen(db: TestDatabase): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  return client;
+}
+
+/** The backend pid of the loader once it waits on a lock in database `database`. */
+async function waitForBlockedLoader(observer: pg.Client, database: string): Promise<number> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const { rows } = await observer.query<{ pid: number }>(
+      `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = 'totes-etl-warehouse' AND wait_event_type = 'Lock'`,
+      [database],
+    );
+    if (rows[0]) return rows[0].pid;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('the loader never blocked');
+}
