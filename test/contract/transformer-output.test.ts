@@ -5,6 +5,8 @@ import { parseMessage } from '@totes/events';
 import type { SourceTableName } from '@totes/shared/source/tables';
 import { VERSION_COLUMN, WAREHOUSE_TABLES } from '@totes/shared/warehouse/tables';
 import { transformBatch } from '../../services/transformer/src/transform-batch';
+import { openParquet } from '../../services/warehouse-loader/src/parquet-file';
+import { stagingColumns } from '../../services/warehouse-loader/src/staging-columns';
 import { gen, memoryDependencies, stageRawBatch, type Row } from '../unit/transformer/fixtures';
 
 /**
@@ -95,5 +97,20 @@ describe('transformer output: load-requested v1 messages and the Parquet contrac
     await transformBatch(message, deps);
     const fact = deps.sender.sent.map((s) => parseMessage('load-requested', s.body)).find((m) => m.targetTable === 'fact_sales_order');
     expect(fact).toMatchObject({ fileId: example.fileId, batchId: example.batchId, filesInBatch: example.filesInBatch, sourceTable: example.sourceTable });
+  });
+
+  it.each(batches)("%s: the loader's own reader accepts every file and reads the rows the message announces", async (table, rows) => {
+    const deps = memoryDependencies(source);
+    const message = await stageRawBatch(deps.objects, table, rows);
+    await transformBatch(message, deps);
+    for (const { body } of deps.sender.sent) {
+      const sent = parseMessage('load-requested', body);
+      const bytes = await deps.objects.get(sent.object.bucket, sent.object.key);
+      const contents = openParquet(bytes, stagingColumns(WAREHOUSE_TABLES[sent.targetTable]), sent.fileId);
+      let text = '';
+      for await (const block of contents.copyText()) text += block;
+      expect(text.split('\n').filter((l) => l !== '')).toHaveLength(sent.object.rows);
+      if (sent.targetTable === 'fact_sales_order') expect(text.split('\n')[0]).toContain('\t3.94\t');
+    }
   });
 });
