@@ -141,6 +141,8 @@ async function importTable(
     parse({
       info: true,
       bom: true,
+      // Rows with a wrong number of fields are reported by the checks below, naming the line.
+      relax_column_count: true,
       // An unquoted empty field is NULL; a quoted one ("") is the empty string.
       cast: (value: string, context: CastingContext) => (value === '' && !context.quoting ? null : value) as unknown as string,
     }),

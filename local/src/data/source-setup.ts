@@ -8,14 +8,21 @@ import { SOURCE_TABLE_NAMES, type SourceTableName } from '@totes/shared/source/t
  * given here (the caller knows: LocalStack.source.embedded); a customer's source is never written to.
  */
 
-/** Which of the 11 source tables exist, in `schema` or else in the connection's search path. */
+/**
+ * Which of the 11 source tables exist, in `schema` or else in a schema of the search path. Reads
+ * pg_class with the statement's own snapshot (to_regclass would read the relation cache, which
+ * may not yet know of tables another session just committed).
+ */
 export async function existingSourceTables(client: pg.Client, schema?: string): Promise<SourceTableName[]> {
-  const result = await client.query<{ name: SourceTableName; found: boolean }>(
-    `SELECT name, to_regclass(CASE WHEN $2::text IS NULL THEN '' ELSE quote_ident($2) || '.' END || quote_ident(name)) IS NOT NULL AS found
-       FROM unnest($1::text[]) AS name`,
+  const result = await client.query<{ name: SourceTableName }>(
+    `SELECT DISTINCT c.relname AS name
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relname = ANY ($1::text[]) AND c.relkind IN ('r', 'p')
+        AND CASE WHEN $2::text IS NULL THEN n.nspname = ANY (current_schemas(false)) ELSE n.nspname = $2::text END`,
     [SOURCE_TABLE_NAMES, schema ?? null],
   );
-  return result.rows.filter((r) => r.found).map((r) => r.name);
+  const found = new Set(result.rows.map((r) => r.name));
+  return SOURCE_TABLE_NAMES.filter((t) => found.has(t));
 }
 
 /**

@@ -1,0 +1,88 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { CONTRACTS, parseMessage, serializeMessage, type MessageType } from '@totes/events';
+import { ContractError } from '@totes/shared/errors';
+
+/**
+ * The message contracts of events/: every example parses, every consumer accepts every version
+ * it claims to support, invalid messages are refused with a sentence naming the field, and
+ * serialisation round-trips. (Each producer's own output is checked in its service's contract test.)
+ */
+const EXAMPLES_DIR = path.join(__dirname, '../../events/examples');
+const MESSAGE_TYPES = Object.keys(CONTRACTS) as MessageType[];
+
+function example(type: MessageType): Record<string, unknown> {
+  return JSON.parse(fs.readFileSync(path.join(EXAMPLES_DIR, `${type}.v1.json`), 'utf8')) as Record<string, unknown>;
+}
+
+function refusal(type: MessageType, body: unknown): string {
+  try {
+    parseMessage(type, body);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ContractError);
+    return (err as Error).message;
+  }
+  throw new Error(`A ${type} message was accepted where it should have been refused.`);
+}
+
+describe('message contracts', () => {
+  it('has an example file for every message type and version, and no example without a contract', () => {
+    const files = fs.readdirSync(EXAMPLES_DIR).filter((f) => f.endsWith('.json')).sort();
+    const expected = MESSAGE_TYPES.flatMap((type) => Object.keys(CONTRACTS[type]).map((v) => `${type}.v${v}.json`)).sort();
+    expect(files).toEqual(expected);
+  });
+
+  describe.each(MESSAGE_TYPES)('%s', (type) => {
+    it('parses its example, from JSON text and from a value alike', () => {
+      const body = example(type);
+      expect(parseMessage(type, JSON.stringify(body))).toEqual(parseMessage(type, body));
+      expect(parseMessage(type, body)).toMatchObject({ type, version: body.version });
+    });
+
+    it.each(Object.keys(CONTRACTS[type]).map(Number))('accepts version %i, the consumers supported versions', (version) => {
+      const body = { ...example(type), version };
+      expect(() => parseMessage(type, body)).not.toThrow();
+    });
+
+    it('round-trips through serializeMessage: the same message comes back', () => {
+      const parsed = parseMessage(type, example(type));
+      const text = serializeMessage(type, parsed);
+      expect(parseMessage(type, text)).toEqual(parsed);
+    });
+
+    it('refuses a version no consumer supports, saying which versions it accepts', () => {
+      const message = refusal(type, { ...example(type), version: 99 });
+      expect(message).toMatch(new RegExp(`^A ${type} message has version 99; this consumer accepts ${Object.keys(CONTRACTS[type]).join(', ')}\\.$`));
+    });
+
+    it('refuses a body that is not JSON with a sentence', () => {
+      expect(refusal(type, '{not json')).toBe(`A ${type} message is not JSON.`);
+    });
+
+    it.each(Object.keys(example(type)).filter((k) => k !== 'version' && k !== 'extraColumns'))('refuses a message without %s, naming the field', (field) => {
+      const body = example(type);
+      delete body[field];
+      expect(refusal(type, body)).toMatch(new RegExp(`^A ${type} message is invalid at ${field}: .+\\.$`));
+    });
+
+    it('refuses a message of another type, naming the type field', () => {
+      const other = MESSAGE_TYPES.find((t) => t !== type) as MessageType;
+      expect(refusal(type, { ...example(type), type: other })).toMatch(new RegExp(`^A ${type} message is invalid at type: `));
+    });
+  });
+
+  it('names the nested field that is wrong', () => {
+    const body = example('batch-extracted') as { range: { to: { lastUpdated: string } } };
+    body.range.to.lastUpdated = '15/11/2024';
+    expect(refusal('batch-extracted', body)).toMatch(/^A batch-extracted message is invalid at range\.to\.lastUpdated: /);
+  });
+
+  it('refuses a table name outside the closed catalogue', () => {
+    expect(refusal('detect-table', { ...example('detect-table'), table: 'users' })).toMatch(/^A detect-table message is invalid at table: /);
+  });
+
+  it('refuses a serializeMessage call on an invalid message before it is sent', () => {
+    const bad = { ...example('load-requested'), filesInBatch: 0 } as unknown as Parameters<typeof serializeMessage<'load-requested'>>[1];
+    expect(() => serializeMessage('load-requested', bad)).toThrow(/invalid at filesInBatch/);
+  });
+});
