@@ -101,10 +101,14 @@ describeReal(title, () => {
     expect(purchases.map((r) => [r.purchase_order_id, r.item_unit_price, r.staff_id])).toEqual(expectedPurchases);
   });
 
-  it('dim_date holds every date the real facts reference: 2022-11-03 is a Thursday, ISO day 4', async () => {
+  it('dim_date holds every date the real facts reference: 2022-11-03 is a Thursday, ISO day 4; 2024-03-31 is in quarter 1', async () => {
     const dates = await read('sales_order', 'dim_date');
     const referenced = new Set(tables.sales_order.flatMap((s) => [String(s.created_at).slice(0, 10), String(s.last_updated).slice(0, 10), s.agreed_delivery_date, s.agreed_payment_date]));
     expect(new Set(dates.map((d) => d.date_id))).toEqual(referenced);
     expect(dates.find((d) => d.date_id === '2022-11-03')).toMatchObject({ day_of_week: '4', day_name: 'Thursday', quarter: '4' });
+    expect(dates.find((d) => d.date_id === '2024-03-31')).toMatchObject({ year: '2024', month: '3', day: '31', quarter: '1', month_name: 'March', day_of_week: '7', day_name: 'Sunday' });
+    const paymentDates = await read('payment', 'dim_date');
+    const paymentReferenced = new Set(tables.payment.flatMap((p) => [String(p.created_at).slice(0, 10), String(p.last_updated).slice(0, 10), p.payment_date]));
+    expect(new Set(paymentDates.map((d) => d.date_id))).toEqual(paymentReferenced);
   });
 });
