@@ -5,7 +5,7 @@ import { batchId, instant, s3Object, sourceTableName, warehouseTableName } from 
  * transformer → warehouse-loader: one Parquet file for one warehouse table is in the processed zone.
  *
  * The file holds exactly the target table's columns (shared/src/warehouse/tables.ts), money as
- * DECIMAL, dates as DATE, times as TIME (milliseconds), and for dimensions a `_version` TIMESTAMP.
+ * DECIMAL, dates as DATE, times as TIME (microseconds, exact), and for dimensions a `_version` TIMESTAMP (microseconds).
  * `fileId` is unique per file and is what the loader records to make a redelivery a no-op.
  */
 export const loadRequestedV1 = z.object({
