@@ -8,6 +8,8 @@ import { DEFAULT_INTERVAL_SECONDS, up } from './commands/up';
 import { stackCommand } from './commands/stack';
 import { dlqListCommand, dlqShowCommand, redriveCommand, statusCommand } from './commands/ops';
 import { migrateCommand } from './commands/migrate';
+import { seedCommand } from './commands/seed';
+import { simulateCommand } from './commands/simulate';
 
 /**
  * `totes`: the command line of totes-etl. Every command has --help; every error is one sentence
@@ -17,6 +19,14 @@ function positiveNumber(name: string) {
   return (value: string): number => {
     const n = Number(value);
     if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number, not "${value}".`);
+    return n;
+  };
+}
+
+function nonNegativeNumber(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number ≥ 0, not "${value}".`);
     return n;
   };
 }
@@ -37,6 +47,7 @@ const warehouseUrlOption = () =>
 const freshOption = () => new Option('--fresh', 'delete the state directory first and start over');
 const scaleOption = () => new Option('--scale <n>', 'size of the generated source (1 ≈ the real late-2024 volume)').argParser(positiveNumber('--scale')).default(1);
 const seedOption = () => new Option('--seed <n>', 'seed of the data generator').argParser(nonNegativeInteger('--seed')).default(42);
+const rateOption = () => new Option('--rate <n>', 'changes per second made in the embedded source by the change simulator (0: none)').argParser(nonNegativeNumber('--rate'));
 const stageOption = () => new Option('--stage <stage>', 'operate a deployed stage (e.g. dev) instead of the local stack');
 const regionOption = () => new Option('--region <region>', 'AWS region of the deployed stage').env('AWS_REGION').default('eu-west-2');
 
@@ -81,7 +92,8 @@ export function buildProgram(out: () => Output, run: (task: () => Promise<number
     .addOption(scaleOption())
     .addOption(seedOption())
     .addOption(new Option('--interval <seconds>', 'seconds between change detections').argParser(positiveNumber('--interval')).default(DEFAULT_INTERVAL_SECONDS))
-    .action((o: CommonOptions & { interval: number }) => run(() => up({ ...stackOptions(o), interval: o.interval }, out())));
+    .addOption(rateOption().default(2))
+    .action((o: CommonOptions & { interval: number; rate: number }) => run(() => up({ ...stackOptions(o), interval: o.interval, rate: o.rate }, out())));
 
   program
     .command('run')
@@ -140,6 +152,29 @@ export function buildProgram(out: () => Output, run: (task: () => Promise<number
     .addOption(stageOption())
     .addOption(regionOption())
     .action((queue: string, o: CommonOptions) => run(() => redriveCommand(queue, stackOptions(o), out())));
+
+  program
+    .command('seed')
+    .description('fill the embedded source with generated totesys data, or with a folder of CSV files')
+    .addOption(stateDirOption())
+    .addOption(freshOption())
+    .addOption(scaleOption())
+    .addOption(seedOption())
+    .addOption(new Option('--from-csv <dir>', 'import per-table CSV files (header row, empty field = NULL) instead of generating'))
+    .action((o: CommonOptions & { fromCsv?: string }) =>
+      run(() => seedCommand({ ...stackOptions(o), ...(o.fromCsv ? { fromCsv: path.resolve(o.fromCsv) } : {}) }, out())),
+    );
+
+  program
+    .command('simulate')
+    .description('make changes in the embedded source (new orders, payments paid, edits) at a steady rate')
+    .addOption(stateDirOption())
+    .addOption(rateOption().makeOptionMandatory())
+    .addOption(seedOption())
+    .addOption(new Option('--duration <seconds>', 'stop after this long').argParser(positiveNumber('--duration')))
+    .action((o: CommonOptions & { rate: number; duration?: number }) =>
+      run(() => simulateCommand({ ...stackOptions(o), rate: o.rate, ...(o.duration ? { duration: o.duration } : {}) }, out())),
+    );
 
   program
     .command('migrate')

@@ -4,7 +4,7 @@ import { LocalPipeline } from '../../runtime/pipeline';
 import { gatherStatus } from '../../runtime/status';
 import { formatDuration, type Output } from '../output';
 import { openSession, stopRequested, type StackOptions } from '../session';
-import { prepareSource, type SeedOptions } from '../source';
+import { prepareSource, simulate, type SeedOptions } from '../source';
 import { renderStatus } from './ops';
 
 /**
@@ -15,6 +15,8 @@ import { renderStatus } from './ops';
 export interface UpOptions extends StackOptions, SeedOptions {
   /** Seconds between scheduler ticks. */
   readonly interval: number;
+  /** Changes per second made by the change simulator in an embedded source (0: none). */
+  readonly rate: number;
 }
 
 export async function up(options: UpOptions, out: Output): Promise<number> {
@@ -35,6 +37,7 @@ export async function up(options: UpOptions, out: Output): Promise<number> {
     onScheduleError: (message) => problems.push(`${new Date().toISOString().slice(11, 19)} schedule: ${message}`),
   });
   let refresh: NodeJS.Timeout | undefined;
+  let simulator: ReturnType<typeof simulate> | undefined;
   try {
     const migrated = await session.migrate();
     out.info(migrated.applied.length > 0 ? `Warehouse schema created (${migrated.applied.length} migrations).` : 'Warehouse schema is up to date.');
@@ -43,6 +46,10 @@ export async function up(options: UpOptions, out: Output): Promise<number> {
     out.info(`Source:    ${redact(stack.source.url)}${stack.source.embedded ? ' (embedded)' : ''}`);
     out.info(`Warehouse: ${redact(stack.warehouse.url)}${stack.warehouse.embedded ? ' (embedded)' : ''}`);
     out.info(`SQS/S3 ${stack.awsEndpoint} · DynamoDB ${stack.dynamodbEndpoint} · handler logs ${session.logFile}`);
+    if (stack.source.embedded && options.rate > 0) {
+      simulator = simulate(session, options.rate, (options.seed ?? 42) + Date.now(), out);
+      out.info(`Change simulator: ${options.rate} change(s) per second in the source (--rate 0 turns it off).`);
+    }
     out.info(`Detecting changes every ${options.interval} s. Ctrl-C stops everything cleanly.`);
     out.info('');
     pipeline.start(options.interval);
@@ -53,7 +60,7 @@ export async function up(options: UpOptions, out: Output): Promise<number> {
       try {
         const snapshot = await gatherStatus({ ...stack.clients, stateTable: stack.resources.stateTable, queues: stack.resources.queues, warehouseUrl: stack.warehouse.url });
         out.live([
-          `totes up · running ${formatDuration(Date.now() - started)} · ${invocations} invocations`,
+          `totes up · running ${formatDuration(Date.now() - started)} · ${invocations} invocations${simulator ? ` · ${simulator.changes()} simulated change(s)` : ''}`,
           ...renderStatus(snapshot),
           ...(problems.length > 0 ? ['', 'recent problems (details in the handler log):', ...problems.map((p) => `  ${p}`)] : []),
         ]);
@@ -71,6 +78,7 @@ export async function up(options: UpOptions, out: Output): Promise<number> {
     if (refresh) clearInterval(refresh);
     out.endLive();
     stop.dispose();
+    await simulator?.stop();
     await pipeline.stop();
     await session.close();
     out.info('Stopped. The state is kept; `npm start` continues where this run stopped.');
