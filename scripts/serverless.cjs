@@ -18,9 +18,12 @@
 
 const { Buffer } = require('node:buffer');
 const { spawn } = require('node:child_process');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
+const { setTimeout: sleep } = require('node:timers/promises');
 
 const ROOT = path.resolve(__dirname, '..');
 const OSLS = require.resolve('osls/bin/serverless.js', { paths: [ROOT] });
@@ -41,6 +44,9 @@ const PARAMS = [
   { name: 'vpcSecurityGroupIds', env: 'TOTES_VPC_SECURITY_GROUP_IDS', required: false, fallback: 'none' },
   { name: 'logLevel', env: 'TOTES_LOG_LEVEL', required: false, fallback: 'INFO' },
 ];
+
+/** A service packages in seconds; a run this long is stuck (e.g. a build tool that never exits). */
+const PACKAGE_TIMEOUT_MS = 5 * 60 * 1000;
 
 class UsageError extends Error {}
 
@@ -87,16 +93,17 @@ function parseArgs(argv) {
   return opts;
 }
 
-function run(command, args, { cwd, env, quiet }) {
+function run(command, args, { cwd, env, quiet, timeoutMs }) {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env, stdio: quiet ? ['ignore', 'pipe', 'pipe'] : 'inherit' });
+    // A timeout only where nothing waits on a person or on CloudFormation: packaging.
+    const child = spawn(command, args, { cwd, env, stdio: quiet ? ['ignore', 'pipe', 'pipe'] : 'inherit', ...(timeoutMs ? { timeout: timeoutMs, killSignal: 'SIGKILL' } : {}) });
     let output = '';
     if (quiet) {
       child.stdout.on('data', (d) => (output += d));
       child.stderr.on('data', (d) => (output += d));
     }
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
+    child.on('close', (code, signal) => resolve({ code: code ?? 1, output: signal ? `${output}\n(stopped by ${signal} after ${timeoutMs} ms)` : output }));
   });
 }
 
@@ -139,7 +146,7 @@ async function packageAll(opts) {
       const t0 = performance.now();
       const args = [OSLS, 'package', '--stage', opts.stage, '--package', outDir, ...paramArgs(params)];
       if (opts.region) args.push('--region', opts.region);
-      const { code, output } = await run(process.execPath, args, { cwd, env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' }, quiet: true });
+      const { code, output } = await run(process.execPath, args, { cwd, env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' }, quiet: true, timeoutMs: PACKAGE_TIMEOUT_MS });
       return { service, code, output, seconds: (performance.now() - t0) / 1000, outDir };
     }),
   );
@@ -211,15 +218,65 @@ async function removeAll(opts) {
   return remove('resources');
 }
 
+
+/**
+ * osls and serverless-esbuild build in each service folder (.esbuild/, .serverless/, emptied at the
+ * start of every run), so two runs in one working tree would delete each other's files. One run at
+ * a time per working tree: a lock directory (mkdir is atomic) naming its owner's pid, taken over if
+ * that process is gone.
+ */
+async function withWorkingTreeLock(fn) {
+  const id = crypto.createHash('sha256').update(ROOT).digest('hex').slice(0, 12);
+  const lock = path.join(os.tmpdir(), `totes-serverless-${id}.lock`);
+  const deadline = Date.now() + 15 * 60 * 1000;
+  let told = false;
+  for (;;) {
+    try {
+      fs.mkdirSync(lock);
+      fs.writeFileSync(path.join(lock, 'pid'), String(process.pid));
+      break;
+    } catch (err) {
+      if (err.code !== 'EEXIST') throw err;
+      let owner = NaN;
+      try {
+        owner = Number(fs.readFileSync(path.join(lock, 'pid'), 'utf8'));
+      } catch {
+        // The owner has created the directory but not yet written its pid.
+      }
+      let alive = true;
+      if (Number.isInteger(owner) && owner > 0) {
+        try {
+          process.kill(owner, 0);
+        } catch (e) {
+          alive = e.code === 'EPERM';
+        }
+      }
+      if (!alive) {
+        fs.rmSync(lock, { recursive: true, force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`Another packaging or deploy in ${ROOT} has held ${lock} for 15 minutes.`, { cause: err });
+      if (!told) console.error(`Waiting for another packaging or deploy in this working tree (pid ${owner})…`);
+      told = true;
+      await sleep(250);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    fs.rmSync(lock, { recursive: true, force: true });
+  }
+}
+
 async function main(argv) {
   const opts = parseArgs(argv);
   switch (opts.command) {
     case 'package':
-      return packageAll(opts);
+      return withWorkingTreeLock(() => packageAll(opts));
     case 'deploy':
-      return deployAll(opts);
+      return withWorkingTreeLock(() => deployAll(opts));
     case 'remove':
-      return removeAll(opts);
+      return withWorkingTreeLock(() => removeAll(opts));
     default:
       throw new UsageError('Usage: node scripts/serverless.cjs package|deploy|remove [--stage S] [--region R] [--param name=value]... [--out DIR]');
   }
