@@ -63,7 +63,8 @@ function accessOf(fn, queue) {
         consumes: queue,
         sends: transformQueues,
         state: true,
-        objects: [{ bucket: 'ingestion', prefixes: ['raw/'], read: true, write: true }],
+        // raw/: the extracted pages; state/: the detector's ambiguous-row lists (docs/change-detection.md).
+        objects: [{ bucket: 'ingestion', prefixes: ['raw/', 'state/'], read: true, write: true }],
         database: 'source',
       };
     case 'transform':

@@ -32,6 +32,8 @@ export interface BatchRecord {
   readonly range: { readonly from: RowKeyRecord | null; readonly to: RowKeyRecord };
   readonly lateRows: number;
   readonly extractedAt: string;
+  /** Source columns the contract does not know, carried as text in the raw object (batch-extracted v1 `extraColumns`). */
+  readonly extraColumns?: readonly string[];
   /** Set by the transformer. */
   readonly transformedAt?: string;
   readonly quarantinedRows?: number;

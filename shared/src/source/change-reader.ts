@@ -1,0 +1,290 @@
+import { to as copyTo } from 'pg-copy-streams';
+import type pg from 'pg';
+import type { AmbiguousMember } from '../state/watermark-store';
+import type { ConnectionLender } from './connections';
+import { CopyToJsonl, type CopyColumn, type JsonValueKind, type RowKey } from './copy-to-jsonl';
+import { checkSourceTable } from './schema-check';
+import { quoteIdent, SOURCE_TABLES, type SourceColumnType, type SourceTableName } from './tables';
+
+/**
+ * Reads a source table's rows for the change-detector: one REPEATABLE READ READ ONLY transaction
+ * per detection pass (so every page and the pass's clock and snapshot come from ONE snapshot), pages
+ * in keyset order (last_updated, primary key), each page one `COPY (SELECT ... LIMIT n) TO STDOUT`
+ * turned into JSON Lines by copy-to-jsonl.ts. Memory holds one page (the COPY is bounded by its
+ * LIMIT and streamed; node-postgres never builds row objects).
+ *
+ * Parameters: COPY takes no bind parameters, and nothing is spliced into the SQL text instead.
+ * Each page's values are set first with `set_config(name, $n, true)` (transaction-local custom
+ * settings, allowed in a read-only transaction, passed as ordinary bind parameters) and the COPY
+ * query reads them back as `(SELECT current_setting('totes.x')::type)`: an uncorrelated scalar
+ * subquery is an InitPlan, evaluated once per query, so the index condition still gets a constant.
+ * The only literal in the text is the page size, an integer checked here. Identifiers come from the
+ * closed catalogue or the live catalogue, always quoted.
+ *
+ * Transaction ids: the `xmin` system column is a 32-bit xid. It is compared with a snapshot's xmin
+ * (xid8, 64-bit) through `age()`: for xids within 2^31 of each other (what wraparound protection
+ * guarantees for rows that are not frozen) `xid >= X` ⇔ `age(xid) <= age(X)`, both ages taken in
+ * this transaction, and age() is a cheap integer subtraction (a text round trip per row is not).
+ * Where the full xid8 is needed (the rare flagged rows, the exclusion set, the visibility test of a
+ * resumed pass) it is rebuilt from the epoch of this snapshot's xmax:
+ * `((epoch - (xmin > low)) << 32) | xmin` (an xid above the low half of xmax is from the previous epoch).
+ */
+export interface SourceSnapshot {
+  /** The source's clock in this transaction (localtimestamp), "YYYY-MM-DDTHH:MM:SS.ffffff". */
+  readonly clock: string;
+  /** pg_current_snapshot() as text. */
+  readonly snapshot: string;
+  /** Its xmin and xmax, xid8 decimal text. */
+  readonly xmin: string;
+  readonly xmax: string;
+}
+
+export interface IncrementalFilter {
+  /** Only rows with last_updated above this ("YYYY-MM-DDTHH:MM:SS[.f]"). */
+  readonly lower: string;
+  /** Skip row versions whose transaction is below this xid8: the previous pass saw them. */
+  readonly excludeBelow: string;
+  /** Skip these versions (id and xid): the previous passes emitted them. */
+  readonly exclude: readonly AmbiguousMember[];
+  /** Count rows with last_updated at or below this as late. */
+  readonly lateUpTo: string;
+}
+
+export interface PageFilter {
+  /** Start after this key; null from the beginning of the range. */
+  readonly after: RowKey | null;
+  readonly limit: number;
+  /** Absent for a full extraction. */
+  readonly since?: IncrementalFilter;
+  /** A resumed pass: only versions whose transaction is visible in this (the pass's own) snapshot. */
+  readonly visibleIn?: string;
+  /** Report the id and xid of row versions from transactions at or above this xid8. */
+  readonly flagFrom: string;
+}
+
+export interface SourcePage {
+  /** JSON Lines (events/src/batch-extracted.v1.ts), one line per row. */
+  readonly body: Buffer;
+  readonly rows: number;
+  readonly last: RowKey | undefined;
+  readonly lateRows: number;
+  /** The rows flagged by `flagFrom`. */
+  readonly flagged: readonly AmbiguousMember[];
+}
+
+export interface SourcePass {
+  readonly table: SourceTableName;
+  readonly snapshot: SourceSnapshot;
+  /** Source columns the contract does not know, carried as text. */
+  readonly extraColumns: readonly string[];
+  readPage(filter: PageFilter): Promise<SourcePage>;
+  /** End the transaction and return the connection. Safe to call more than once. */
+  close(): Promise<void>;
+}
+
+export interface SourceReader {
+  /** Begin a pass over `table`; checks the table against the catalogue (SourceSchemaError). */
+  open(table: SourceTableName): Promise<SourcePass>;
+}
+
+const KIND: Readonly<Record<SourceColumnType, JsonValueKind>> = {
+  int: 'int',
+  varchar: 'text',
+  numeric: 'numeric',
+  timestamp: 'timestamp',
+  boolean: 'boolean',
+};
+
+const XID8 = /^\d{1,20}$/;
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?$/;
+const SNAPSHOT = /^\d{1,20}:\d{1,20}:(\d{1,20}(,\d{1,20})*)?$/;
+
+function checked(pattern: RegExp, what: string, value: string): string {
+  if (!pattern.test(value)) throw new TypeError(`${what} ${JSON.stringify(value.slice(0, 60))} is malformed`);
+  return value;
+}
+
+const setting = (name: string, type: string) => `(SELECT current_setting('totes.${name}')::${type})`;
+
+/** The row version's xid8, rebuilt from the 32-bit xmin and the epoch of this snapshot's xmax. */
+const XID8_OF_ROW = `(((${setting('epoch', 'bigint')} - (t.xmin::text::bigint > ${setting('low', 'bigint')})::int) << 32) | t.xmin::text::bigint)`;
+
+export class PgChangeReader implements SourceReader {
+  constructor(private readonly connections: ConnectionLender) {}
+
+  async open(table: SourceTableName): Promise<SourcePass> {
+    const borrowed = await this.connections.borrow();
+    const { client } = borrowed;
+    let inTransaction = false;
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      inTransaction = true;
+      // COPY renders timestamps in the session's DateStyle: ISO is "YYYY-MM-DD HH:MM:SS[.ffffff]".
+      await client.query("SET LOCAL DateStyle = 'ISO, YMD'");
+      // The first query takes the transaction's snapshot; localtimestamp is the transaction's start,
+      // so the clock read here is never later than the snapshot (what the look-back relies on).
+      const shape = await checkSourceTable(client, table);
+      const snap = await client.query<{ clock: string; snapshot: string; xmin: string; xmax: string }>(
+        `SELECT to_char(localtimestamp, 'YYYY-MM-DD"T"HH24:MI:SS.US') AS clock, s::text AS snapshot,
+                pg_snapshot_xmin(s)::text AS xmin, pg_snapshot_xmax(s)::text AS xmax
+           FROM pg_current_snapshot() AS s`,
+      );
+      const row = snap.rows[0];
+      if (!row) throw new Error('pg_current_snapshot() returned no row');
+      return new PgSourcePass(table, client, borrowed.giveBack, row, shape.extraColumns.map((c) => c.name));
+    } catch (err) {
+      if (inTransaction) {
+        const ok = await client.query('ROLLBACK').then(
+          () => true,
+          () => false,
+        );
+        borrowed.giveBack(!ok);
+      } else {
+        borrowed.giveBack(true);
+      }
+      throw err;
+    }
+  }
+}
+
+class PgSourcePass implements SourcePass {
+  private closed = false;
+  private readonly columns: CopyColumn[];
+  private readonly selectList: string;
+  private readonly epoch: bigint;
+  private readonly low: bigint;
+
+  constructor(
+    readonly table: SourceTableName,
+    private readonly client: pg.Client,
+    private readonly giveBack: (broken?: boolean) => void,
+    readonly snapshot: SourceSnapshot,
+    readonly extraColumns: readonly string[],
+  ) {
+    const known = SOURCE_TABLES[table].columns;
+    this.columns = [...known.map((c) => ({ name: c.name, kind: KIND[c.type] })), ...extraColumns.map((name) => ({ name, kind: 'text' as const }))];
+    // Known columns as stored (COPY's text output is already exact: numeric_out, ISO timestamps);
+    // unknown ones as text, whatever their type.
+    this.selectList = [...known.map((c) => `t.${quoteIdent(c.name)}`), ...extraColumns.map((name) => `t.${quoteIdent(name)}::text`)].join(', ');
+    const xmax = BigInt(checked(XID8, 'xmax', snapshot.xmax));
+    this.epoch = xmax >> 32n;
+    this.low = xmax & 0xffffffffn;
+  }
+
+  async readPage(filter: PageFilter): Promise<SourcePage> {
+    if (this.closed) throw new Error(`the detection pass over ${this.table} is closed`);
+    if (!Number.isSafeInteger(filter.limit) || filter.limit < 1) throw new TypeError(`page size ${filter.limit} is not a positive integer`);
+    return this.read(filter);
+  }
+
+  private async read(filter: PageFilter): Promise<SourcePage> {
+    const table = SOURCE_TABLES[this.table];
+    const pk = `t.${quoteIdent(table.primaryKey)}`;
+    const settings: Array<[string, string]> = [
+      ['epoch', String(this.epoch)],
+      ['low', String(this.low)],
+    ];
+    // Ages of the xids compared with each row, taken in this transaction (see the module comment).
+    const ages: Array<[string, string]> = [];
+    const where: string[] = [];
+    const flagFrom = BigInt(checked(XID8, 'flagFrom', filter.flagFrom));
+    // No visible version can come from a transaction at or above this snapshot's xmax.
+    const flag = flagFrom < BigInt(this.snapshot.xmax);
+    if (flag) ages.push(['flag_age', String(flagFrom & 0xffffffffn)]);
+    const { since } = filter;
+    if (since) {
+      settings.push(['lower', checked(TIMESTAMP, 'lower', since.lower)], ['late_up_to', checked(TIMESTAMP, 'lateUpTo', since.lateUpTo)]);
+      where.push(`t.last_updated > ${setting('lower', 'timestamp')}`);
+      const below = BigInt(checked(XID8, 'excludeBelow', since.excludeBelow));
+      if (below < BigInt(this.snapshot.xmax)) {
+        ages.push(['exclude_age', String(below & 0xffffffffn)]);
+        where.push(`age(t.xmin) <= ${setting('exclude_age', 'int')}`);
+      } else {
+        where.push('false');
+      }
+      if (since.exclude.length > 0) {
+        const ids = since.exclude.map((m) => String(m.id));
+        const xids = since.exclude.map((m) => checked(XID8, 'exclude xid', m.xid));
+        if (ids.some((id) => !/^-?\d{1,10}$/.test(id))) throw new TypeError('an excluded id is not an integer');
+        settings.push(['exclude_ids', `{${ids.join(',')}}`], ['exclude_xids', `{${xids.join(',')}}`]);
+        // NOT IN over a subquery without NULLs: PostgreSQL hashes the set once (hashed SubPlan).
+        where.push(
+          `(${pk}, ${XID8_OF_ROW}) NOT IN (SELECT e.id, e.xid FROM unnest(${setting('exclude_ids', 'int[]')}, ${setting('exclude_xids', 'bigint[]')}) AS e(id, xid))`,
+        );
+      }
+    }
+    if (filter.visibleIn !== undefined) {
+      settings.push(['visible_in', checked(SNAPSHOT, 'snapshot', filter.visibleIn)]);
+      where.push(`pg_visible_in_snapshot(${XID8_OF_ROW}::text::xid8, ${setting('visible_in', 'pg_snapshot')})`);
+    }
+    if (filter.after) {
+      settings.push(['after_lu', checked(TIMESTAMP, 'cursor', filter.after.lastUpdated)], ['after_id', String(Math.trunc(filter.after.id))]);
+      where.push(`(t.last_updated, ${pk}) > (${setting('after_lu', 'timestamp')}, ${setting('after_id', 'int')})`);
+    }
+    const late = since ? `t.last_updated <= ${setting('late_up_to', 'timestamp')}` : undefined;
+    const flagged = flag ? `age(t.xmin) <= ${setting('flag_age', 'int')}` : undefined;
+    const hasMeta = late !== undefined || flagged !== undefined;
+    const meta = hasMeta
+      ? `, CASE WHEN ${[late, flagged].filter(Boolean).join(' OR ')} THEN ` +
+        `${late ? `(CASE WHEN ${late} THEN '1' ELSE '0' END)` : `'0'`} || ':' || ` +
+        `${flagged ? `(CASE WHEN ${flagged} THEN ${XID8_OF_ROW}::text ELSE '' END)` : `''`} END`
+      : '';
+
+    const values: string[] = [];
+    const calls: string[] = [];
+    for (const [name, value] of settings) {
+      values.push(value);
+      calls.push(`set_config('totes.${name}', $${values.length}, true)`);
+    }
+    for (const [name, xid] of ages) {
+      values.push(xid);
+      calls.push(`set_config('totes.${name}', age($${values.length}::xid)::text, true)`);
+    }
+    await this.client.query(`SELECT ${calls.join(', ')}`, values);
+
+    const sql =
+      `COPY (SELECT ${this.selectList}${meta} FROM ${quoteIdent(this.table)} AS t` +
+      (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
+      ` ORDER BY t.last_updated, ${pk} LIMIT ${filter.limit}) TO STDOUT`;
+
+    let lateRows = 0;
+    const flaggedRows: AmbiguousMember[] = [];
+    const columnNames = this.columns.map((c) => c.name);
+    const converter = new CopyToJsonl({
+      columns: this.columns,
+      lastUpdatedIndex: columnNames.indexOf('last_updated'),
+      idIndex: columnNames.indexOf(table.primaryKey),
+      hasMeta,
+      onMeta: (m) => {
+        if (m.late) lateRows += 1;
+        if (m.xid !== undefined) flaggedRows.push({ id: m.key.id, lastUpdated: m.key.lastUpdated, xid: m.xid });
+      },
+    });
+    const stream = this.client.query(copyTo(sql));
+    // On a conversion error keep draining the COPY (at most one page, it has a LIMIT), so the
+    // connection ends the COPY normally and stays usable; a PostgreSQL error ends it by itself.
+    let conversionError: unknown;
+    for await (const chunk of stream) {
+      if (conversionError !== undefined) continue;
+      try {
+        converter.push(chunk as Buffer);
+      } catch (err) {
+        conversionError = err;
+      }
+    }
+    if (conversionError !== undefined) throw conversionError;
+    const out = converter.finish();
+    return { body: out.body, rows: out.rows, last: out.last, lateRows, flagged: flaggedRows };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // A read-only transaction has nothing to commit; ROLLBACK also clears an aborted one.
+    const ok = await this.client.query('ROLLBACK').then(
+      () => true,
+      () => false,
+    );
+    this.giveBack(!ok);
+  }
+}

@@ -1,0 +1,285 @@
+/**
+ * Turns the output of `COPY (SELECT ...) TO STDOUT` (PostgreSQL's text format) into the raw zone's
+ * JSON Lines (events/src/batch-extracted.v1.ts), byte by byte, without building a JS value per row.
+ *
+ * Why not let PostgreSQL build the JSON (json_build_object / row_to_json): measured on 1.1M
+ * sales_order rows here, PostgreSQL's JSON encoding costs 6.6–8.7 s against 1.3 s for the plain
+ * COPY of the same rows (escape_json and the per-column output calls dominate), and node-postgres
+ * would then still decode every row into JS strings. The text COPY is what PostgreSQL produces
+ * fastest, and its escaping is nearly JSON's already, so the rewrite here is one pass over the bytes.
+ *
+ * The COPY text format (PostgreSQL docs, "COPY", File Formats → Text Format): columns separated by
+ * TAB, rows ended by LF, NULL written `\N`; in data, backslash is written `\\` and the control
+ * characters BS, FF, LF, CR, TAB, VT as `\b \f \n \r \t \v`; every other byte (UTF-8 included) as
+ * itself. So a raw TAB or LF byte is always a separator, and `\N` at the start of a field is NULL.
+ * JSON strings use the same escapes for `\\ \b \f \n \r \t`; only `"`, `\v` and the remaining control
+ * characters need rewriting (as PostgreSQL's own escape_json does: `\"`, `\u000b`, `\u00XX`).
+ *
+ * Values per column kind, exactly as the contract says: int → JSON number (the text as is);
+ * numeric → JSON string of the exact decimal text; timestamp → "YYYY-MM-DDTHH:MM:SS[.ffffff]" (the
+ * ISO DateStyle text with the space replaced by T: PostgreSQL's JSON rendering, microseconds kept);
+ * boolean → true/false; text (varchar, and extra columns cast to text) → JSON string; NULL → null.
+ *
+ * Optionally the SELECT ends with one extra `meta` column that is not written: NULL for an ordinary
+ * row, else `<late 0|1>:<xid8 or empty>` (see change-reader.ts), reported per row to `onMeta`.
+ */
+export type JsonValueKind = 'int' | 'numeric' | 'timestamp' | 'boolean' | 'text';
+
+export interface CopyColumn {
+  readonly name: string;
+  readonly kind: JsonValueKind;
+}
+
+export interface RowKey {
+  /** last_updated as JSON renders it (T separator, 0–6 fraction digits). */
+  readonly lastUpdated: string;
+  readonly id: number;
+}
+
+export interface RowMeta {
+  readonly key: RowKey;
+  readonly late: boolean;
+  /** The row version's transaction id (xid8, decimal text) when the reader flagged it. */
+  readonly xid: string | undefined;
+}
+
+export interface ConvertedRows {
+  /** JSON Lines, one row per line, each line ended by LF. */
+  readonly body: Buffer;
+  readonly rows: number;
+  /** The (last_updated, id) of the last row; undefined when there were none. */
+  readonly last: RowKey | undefined;
+}
+
+export class CopyFormatError extends Error {}
+
+const TAB = 0x09;
+const LF = 0x0a;
+const BACKSLASH = 0x5c;
+const QUOTE = 0x22;
+const SPACE = 0x20;
+const T_UPPER = 0x54;
+const N_UPPER = 0x4e;
+const HEX = Buffer.from('0123456789abcdef', 'latin1');
+const TRUE_BYTES = Buffer.from('true', 'latin1');
+const FALSE_BYTES = Buffer.from('false', 'latin1');
+const ROW_END = Buffer.from('}\n', 'latin1');
+
+const KIND_CODE: Record<JsonValueKind, number> = { int: 0, numeric: 1, timestamp: 2, boolean: 3, text: 4 };
+
+export interface CopyToJsonlOptions {
+  readonly columns: readonly CopyColumn[];
+  /** Index in `columns` of last_updated and of the primary key (an int). */
+  readonly lastUpdatedIndex: number;
+  readonly idIndex: number;
+  /** True when the SELECT ends with the meta column. */
+  readonly hasMeta: boolean;
+  /** Called for each row whose meta column is not NULL. */
+  readonly onMeta?: (meta: RowMeta) => void;
+}
+
+/**
+ * One converter per COPY: `push` every chunk as it arrives (rows may be split across chunks),
+ * then `finish`.
+ */
+export class CopyToJsonl {
+  private readonly kinds: Uint8Array;
+  /** Every column's key prefix (`{"name":` or `,"name":`), back to back; column c's is [prefixFrom[c], prefixFrom[c + 1]). */
+  private readonly prefixBytes: Uint8Array;
+  private readonly prefixFrom: Int32Array;
+  private out: Buffer;
+  private pos = 0;
+  private rows = 0;
+  private carry: Buffer | undefined;
+  // The buffer holding the most recent row, and where its key fields lie in it.
+  private lastKeySource: Buffer | undefined;
+  private luStart = 0;
+  private luEnd = 0;
+  private idStart = 0;
+  private idEnd = 0;
+
+  constructor(
+    private readonly options: CopyToJsonlOptions,
+    initialBytes = 1 << 20,
+  ) {
+    const { columns } = options;
+    if (columns.length === 0) throw new CopyFormatError('no columns to convert');
+    this.kinds = Uint8Array.from(columns.map((c) => KIND_CODE[c.kind]));
+    // JSON.stringify writes each key exactly as JSON requires (names come from the catalogues).
+    const prefixes = columns.map((c, i) => Buffer.from(`${i === 0 ? '{' : ','}${JSON.stringify(c.name)}:`, 'utf8'));
+    this.prefixBytes = Buffer.concat(prefixes);
+    this.prefixFrom = new Int32Array(columns.length + 1);
+    prefixes.forEach((p, i) => (this.prefixFrom[i + 1] = this.prefixFrom[i]! + p.length));
+    this.out = Buffer.allocUnsafe(initialBytes);
+  }
+
+  push(chunk: Buffer): void {
+    let from = 0;
+    if (this.carry) {
+      // Only the row that straddles the chunks is copied together; the rest is read in place.
+      const firstLf = chunk.indexOf(LF);
+      if (firstLf === -1) {
+        this.carry = Buffer.concat([this.carry, chunk]);
+        return;
+      }
+      const row = Buffer.concat([this.carry, chunk.subarray(0, firstLf + 1)]);
+      this.carry = undefined;
+      this.convertRows(row, 0, row.length);
+      from = firstLf + 1;
+    }
+    const lastLf = chunk.lastIndexOf(LF);
+    if (lastLf >= from) this.convertRows(chunk, from, lastLf + 1);
+    const rest = Math.max(from, lastLf + 1);
+    if (rest < chunk.length) this.carry = Buffer.from(chunk.subarray(rest));
+  }
+
+  finish(): ConvertedRows {
+    if (this.carry && this.carry.length > 0) throw new CopyFormatError('the COPY output ends in the middle of a row');
+    return { body: this.out.subarray(0, this.pos), rows: this.rows, last: this.currentKey() };
+  }
+
+  private ensure(extra: number): void {
+    if (this.pos + extra <= this.out.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.out.length * 2, this.pos + extra));
+    this.out.copy(next, 0, 0, this.pos);
+    this.out = next;
+  }
+
+  /**
+   * Convert the whole rows in buf[start, end) (end is just after an LF). One tight loop with the
+   * output position in a local: this is the hot path of a full extraction (1.1M rows in ~0.7 s of
+   * CPU here), so it avoids per-field calls and allocations.
+   */
+  private convertRows(buf: Buffer, start: number, end: number): void {
+    const kinds = this.kinds;
+    const n = kinds.length;
+    const prefixBytes = this.prefixBytes;
+    const prefixFrom = this.prefixFrom;
+    const { lastUpdatedIndex, idIndex, hasMeta } = this.options;
+    // Worst case: every input byte becomes \u00XX (6 bytes), and every row is as short as its separators.
+    this.ensure((end - start) * 6 + (Math.floor((end - start) / n) + 1) * (prefixBytes.length + ROW_END.length));
+    const out = this.out;
+    let p = this.pos;
+    let i = start;
+    while (i < end) {
+      const rowStart = i;
+      for (let c = 0; c < n; c++) {
+        for (let k = prefixFrom[c]!, kEnd = prefixFrom[c + 1]!; k < kEnd; k++) out[p++] = prefixBytes[k]!;
+        const fieldStart = i;
+        let b = buf[i]!;
+        if (b === BACKSLASH && buf[i + 1] === N_UPPER && (buf[i + 2] === TAB || buf[i + 2] === LF)) {
+          out[p++] = 0x6e; // null
+          out[p++] = 0x75;
+          out[p++] = 0x6c;
+          out[p++] = 0x6c;
+          i += 2;
+        } else {
+          const kind = kinds[c]!;
+          if (kind === 0) {
+            // int: the digits as they are
+            while (b !== TAB && b !== LF) {
+              out[p++] = b;
+              b = buf[++i]!;
+            }
+          } else if (kind === 1 || kind === 2) {
+            // numeric: a string of the exact decimal; timestamp: a string with T between date and time
+            out[p++] = QUOTE;
+            const space = kind === 2 ? SPACE : -1;
+            while (b !== TAB && b !== LF) {
+              if (b === BACKSLASH) throw new CopyFormatError(`row ${this.rows + 1} has an escape in a numeric or timestamp column`);
+              out[p++] = b === space ? T_UPPER : b;
+              b = buf[++i]!;
+            }
+            out[p++] = QUOTE;
+          } else if (kind === 3) {
+            const bytes = b === 0x74 ? TRUE_BYTES : FALSE_BYTES;
+            for (let k = 0; k < bytes.length; k++) out[p++] = bytes[k]!;
+            i += 1;
+          } else {
+            out[p++] = QUOTE;
+            while (b !== TAB && b !== LF) {
+              if (b === BACKSLASH) {
+                const e = buf[i + 1]!;
+                // \\ \b \f \n \r \t mean the same in JSON; \v has no short JSON form.
+                if (e === BACKSLASH || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
+                  out[p++] = BACKSLASH;
+                  out[p++] = e;
+                } else if (e === 0x76) {
+                  p = writeUnicodeEscape(out, p, 0x0b);
+                } else {
+                  throw new CopyFormatError(`row ${this.rows + 1} has an unknown COPY escape \\${String.fromCharCode(e)}`);
+                }
+                i += 2;
+              } else {
+                if (b === QUOTE) {
+                  out[p++] = BACKSLASH;
+                  out[p++] = QUOTE;
+                } else if (b < 0x20) {
+                  p = writeUnicodeEscape(out, p, b);
+                } else {
+                  out[p++] = b;
+                }
+                i += 1;
+              }
+              b = buf[i]!;
+            }
+            out[p++] = QUOTE;
+          }
+        }
+        if (c === lastUpdatedIndex) {
+          this.luStart = fieldStart;
+          this.luEnd = i;
+        } else if (c === idIndex) {
+          this.idStart = fieldStart;
+          this.idEnd = i;
+        }
+        const sep = buf[i];
+        if (sep !== (c === n - 1 && !hasMeta ? LF : TAB)) {
+          throw new CopyFormatError(`row ${this.rows + 1} does not have the ${n} columns expected (at byte ${i - rowStart} of the row)`);
+        }
+        i += 1;
+      }
+      out[p++] = 0x7d; // }
+      out[p++] = LF;
+      this.rows += 1;
+      this.lastKeySource = buf;
+      if (hasMeta) {
+        const metaEnd = buf.indexOf(LF, i);
+        if (metaEnd === -1 || metaEnd >= end) throw new CopyFormatError(`row ${this.rows} has no meta column`);
+        if (!(buf[i] === BACKSLASH && buf[i + 1] === N_UPPER && metaEnd === i + 2)) {
+          this.pos = p;
+          this.reportMeta(buf, i, metaEnd);
+        }
+        i = metaEnd + 1;
+      }
+    }
+    this.pos = p;
+  }
+
+  /** The key of the most recent row, decoded on demand (once per page, not once per row). */
+  private currentKey(): RowKey | undefined {
+    const buf = this.lastKeySource;
+    if (!buf) return undefined;
+    return {
+      lastUpdated: buf.toString('latin1', this.luStart, this.luEnd).replace(' ', 'T'),
+      id: Number(buf.toString('latin1', this.idStart, this.idEnd)),
+    };
+  }
+
+  private reportMeta(buf: Buffer, start: number, end: number): void {
+    const text = buf.toString('latin1', start, end);
+    const match = /^([01]):(\d*)$/.exec(text);
+    if (!match) throw new CopyFormatError(`row ${this.rows} has an unreadable meta column: ${text.slice(0, 40)}`);
+    this.options.onMeta?.({ key: this.currentKey()!, late: match[1] === '1', xid: match[2] ? match[2] : undefined });
+  }
+}
+
+function writeUnicodeEscape(out: Buffer, p: number, code: number): number {
+  out[p++] = BACKSLASH;
+  out[p++] = 0x75; // u
+  out[p++] = 0x30;
+  out[p++] = 0x30;
+  out[p++] = HEX[code >> 4]!;
+  out[p++] = HEX[code & 15]!;
+  return p;
+}
