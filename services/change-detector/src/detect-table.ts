@@ -27,7 +27,7 @@ export type DetectionOutcome =
 
 export async function detectTable(ports: DetectionPorts, settings: DetectionSettings, table: SourceTableName): Promise<DetectionOutcome> {
   const leaseMs = settings.leaseSeconds * 1000;
-  const attempt = await ports.leases.acquire(`detect#${table}`, settings.owner, leaseMs);
+  const attempt = await ports.leases.acquire(table, settings.owner, leaseMs);
   if (!attempt.acquired) {
     ports.metrics.count('DetectionsSkipped', 1);
     ports.log.info('detection skipped: another detection of this table holds its lease', {

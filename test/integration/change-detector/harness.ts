@@ -181,14 +181,15 @@ export class DetectorHarness {
 
   /**
    * `count` payment rows from id `from`, with every kind of value: numerics of many scales, µs
-   * timestamps, booleans; last_updated `base` plus i seconds (`base` NULL: now()).
+   * timestamps, booleans; last_updated `base` plus about a second per row (`base` NULL: the
+   * writing transaction's start, as a writer stamping localtimestamp does).
    */
   async insertPayments(from: number, count: number, base: string | null = '2023-01-02 03:04:05.678901', client: pg.Client = this.source): Promise<void> {
     await client.query(
       `INSERT INTO payment
        SELECT i, ts, ts, 1, 1, (i * 12345.678901 / 7)::numeric(20, 6) + CASE WHEN i % 5 = 0 THEN 0.5 ELSE 0 END, 1, 1, i % 2 = 0,
               to_char(ts + interval '3 days', 'YYYY-MM-DD'), 10000000 + i, 20000000 + i
-         FROM (SELECT i, COALESCE($3::timestamp, localtimestamp) + i * interval '1.000001 second' AS ts FROM generate_series($1::int, $1::int + $2::int - 1) AS i) s`,
+         FROM (SELECT i, COALESCE($3::timestamp, localtimestamp) + (i - $1::int) * interval '1.000001 second' AS ts FROM generate_series($1::int, $1::int + $2::int - 1) AS i) s`,
       [from, count, base],
     );
   }
