@@ -95,6 +95,11 @@ const KIND: Readonly<Record<SourceColumnType, JsonValueKind>> = {
   boolean: 'boolean',
 };
 
+/** The converter's columns for a table: the catalogue's, in order, then the extra ones as text. */
+export function copyColumnsFor(table: SourceTableName, extraColumns: readonly string[] = []): CopyColumn[] {
+  return [...SOURCE_TABLES[table].columns.map((c) => ({ name: c.name, kind: KIND[c.type] })), ...extraColumns.map((name) => ({ name, kind: 'text' as const }))];
+}
+
 const XID8 = /^\d{1,20}$/;
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?$/;
 const SNAPSHOT = /^\d{1,20}:\d{1,20}:(\d{1,20}(,\d{1,20})*)?$/;
@@ -162,7 +167,7 @@ class PgSourcePass implements SourcePass {
     readonly extraColumns: readonly string[],
   ) {
     const known = SOURCE_TABLES[table].columns;
-    this.columns = [...known.map((c) => ({ name: c.name, kind: KIND[c.type] })), ...extraColumns.map((name) => ({ name, kind: 'text' as const }))];
+    this.columns = copyColumnsFor(table, extraColumns);
     // Known columns as stored (COPY's text output is already exact: numeric_out, ISO timestamps);
     // unknown ones as text, whatever their type.
     this.selectList = [...known.map((c) => `t.${quoteIdent(c.name)}`), ...extraColumns.map((name) => `t.${quoteIdent(name)}::text`)].join(', ');

@@ -1,0 +1,111 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { parseMessage, serializeMessage } from '@totes/events';
+import { copyColumnsFor } from '@totes/shared/source/change-reader';
+import { CopyToJsonl } from '@totes/shared/source/copy-to-jsonl';
+import { SOURCE_TABLES, type SourceTableName } from '@totes/shared/source/tables';
+import type { BatchRecord } from '@totes/shared/state/batch-store';
+import { batchMessage } from '../../services/change-detector/src/detection-pass';
+import { batchIdFor, passIdFor, rawKeyFor } from '../../services/change-detector/src/naming';
+import { transformBatch } from '../../services/transformer/src/transform-batch';
+import { gen, memoryDependencies, type Row } from '../unit/transformer/fixtures';
+
+/**
+ * The change-detector's output contract with the transformer: every batch-extracted message it
+ * sends validates against events/src/batch-extracted.v1.ts, and the raw object it points at (JSON
+ * Lines made from PostgreSQL's COPY output) is read by the transformer without a quarantined row.
+ */
+const source = {
+  address: [gen.address(1), gen.address(2)],
+  counterparty: [gen.counterparty(1, 1)],
+  department: [gen.department(1, 'Sales', 'Manchester')],
+  staff: [gen.staff(1, 1)],
+};
+
+const tables: [SourceTableName, Row[]][] = [
+  ['address', source.address],
+  ['counterparty', source.counterparty],
+  ['currency', [gen.currency(1, 'GBP'), gen.currency(2, 'USD')]],
+  ['department', source.department],
+  ['design', [gen.design(1)]],
+  ['staff', source.staff],
+  ['sales_order', [gen.salesOrder(1), gen.salesOrder(2, { unit_price: '2.05' })]],
+  ['purchase_order', [gen.purchaseOrder(1)]],
+  ['payment_type', [gen.paymentType(1, 'SALES_RECEIPT')]],
+  ['transaction', [gen.transaction(1)]],
+  ['payment', [gen.payment(1)]],
+];
+
+/** A value as PostgreSQL's COPY text format writes it (ISO DateStyle: fraction trimmed, space separator). */
+function copyValue(value: unknown, type: string): string {
+  if (value === null || value === undefined) return '\\N';
+  if (type === 'boolean') return value ? 't' : 'f';
+  if (type === 'timestamp') return String(value).replace('T', ' ').replace(/\.?0+$/, '');
+  return String(value).replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n');
+}
+
+function rawPage(table: SourceTableName, rows: readonly Row[]): { body: Buffer; last: { lastUpdated: string; id: number } } {
+  const columns = SOURCE_TABLES[table].columns;
+  const converter = new CopyToJsonl({
+    columns: copyColumnsFor(table),
+    lastUpdatedIndex: columns.findIndex((c) => c.name === 'last_updated'),
+    idIndex: columns.findIndex((c) => c.name === SOURCE_TABLES[table].primaryKey),
+    hasMeta: false,
+  });
+  converter.push(Buffer.from(rows.map((r) => `${columns.map((c) => copyValue(r[c.name], c.type)).join('\t')}\n`).join('')));
+  const out = converter.finish();
+  if (!out.last) throw new Error('no rows');
+  return { body: out.body, last: out.last };
+}
+
+function record(table: SourceTableName, page: { body: Uint8Array; last: { lastUpdated: string; id: number } }, from: BatchRecord['range']['from'], bucket: string): BatchRecord {
+  const batchId = batchIdFor(table, passIdFor('2024-11-15T14:40:00.123456'), 1);
+  return {
+    batchId,
+    table,
+    state: 'extracted',
+    rows: 1,
+    bytes: page.body.byteLength,
+    rawBucket: bucket,
+    rawKey: rawKeyFor(table, page.last.lastUpdated, batchId, '0123456789ab'),
+    range: { from, to: page.last },
+    lateRows: 0,
+    extractedAt: '2024-11-15T14:40:01.250Z',
+    extraColumns: [],
+    loads: {},
+  };
+}
+
+describe('change-detector output: batch-extracted v1 and the raw zone', () => {
+  it.each(tables)('%s: the message validates and the transformer reads every row of the object', async (table, rows) => {
+    const deps = memoryDependencies(source);
+    const page = rawPage(table, rows);
+    const gz = gzipSync(page.body);
+    const rec = { ...record(table, { body: gz, last: page.last }, null, 'totes-etl-test-ingestion'), rows: rows.length };
+    await deps.objects.putImmutable(rec.rawBucket, rec.rawKey, gz);
+
+    const sent = parseMessage('batch-extracted', serializeMessage('batch-extracted', batchMessage(rec)));
+    const result = await transformBatch(sent, deps);
+
+    expect(sent).toMatchObject({ batchId: rec.batchId, table, object: { key: rec.rawKey, rows: rows.length, format: 'jsonl.gz' }, range: { from: null } });
+    expect(result).toMatchObject({ quarantinedRows: 0 });
+    expect(deps.sender.sent.length).toBeGreaterThan(0);
+  });
+
+  it('an incremental page’s range starts at its window (last_updated above the lower bound) and validates', () => {
+    const page = rawPage('payment', [gen.payment(1)]);
+    const rec = record('payment', page, { lastUpdated: '2024-11-15T14:25:00.123456', id: 2_147_483_647 }, 'b-ingestion');
+    const message = parseMessage('batch-extracted', serializeMessage('batch-extracted', { ...batchMessage(rec), lateRows: 3, extraColumns: ['colour'] }));
+    expect(message.range.from).toEqual({ lastUpdated: '2024-11-15T14:25:00.123456', id: 2_147_483_647 });
+    expect(message.extraColumns).toEqual(['colour']);
+  });
+
+  it('the batch-extracted example in events/examples has the shape the detector sends', () => {
+    const example = parseMessage('batch-extracted', fs.readFileSync(path.join(__dirname, '../../events/examples/batch-extracted.v1.json'), 'utf8'));
+    const page = rawPage('sales_order', [gen.salesOrder(1)]);
+    const sent = batchMessage(record('sales_order', page, null, example.object.bucket));
+    expect(Object.keys(sent).sort()).toEqual(Object.keys(example).sort());
+    expect(sent.object.key).toMatch(/^raw\/sales_order\/date=\d{4}-\d{2}-\d{2}\/sales_order\.\d{8}t\d{12}\.p0001\.[0-9a-f]{12}\.jsonl\.gz$/);
+  });
+});
