@@ -37,7 +37,9 @@ export function createLogger(serviceName: string): Logger {
 export const METRICS_NAMESPACE = 'TotesEtl';
 
 export function createMetrics(serviceName: string): Metrics {
-  return new Metrics({ namespace: METRICS_NAMESPACE, serviceName });
+  // Powertools reports metric misuse (a dimension set twice, …) through `logger`; the default is
+  // the console, which would bypass the local sink.
+  return new Metrics({ namespace: METRICS_NAMESPACE, serviceName, logger: createLogger(serviceName) });
 }
 
 /** Publish stored metrics once per invocation; locally they go to the sink like the logs. */
@@ -46,6 +48,12 @@ export function flushMetrics(metrics: Metrics): void {
     metrics.publishStoredMetrics();
     return;
   }
-  if (metrics.hasStoredMetrics()) sink.write(JSON.stringify(metrics.serializeMetrics()));
-  metrics.clearMetrics();
+  try {
+    if (metrics.hasStoredMetrics()) sink.write(JSON.stringify(metrics.serializeMetrics()));
+  } finally {
+    // As publishStoredMetrics does: the next invocation starts with no metrics, dimensions or metadata.
+    metrics.clearMetrics();
+    metrics.clearDimensions();
+    metrics.clearMetadata();
+  }
 }
