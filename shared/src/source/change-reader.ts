@@ -1,7 +1,7 @@
-import { to as copyTo } from 'pg-copy-streams';
 import type pg from 'pg';
 import type { AmbiguousMember } from '../state/watermark-store';
 import type { ConnectionLender } from './connections';
+import { copyOut } from './copy-out';
 import { CopyToJsonl, type CopyColumn, type JsonValueKind, type RowKey } from './copy-to-jsonl';
 import { checkSourceTable } from './schema-check';
 import { quoteIdent, SOURCE_TABLES, type SourceColumnType, type SourceTableName } from './tables';
@@ -10,8 +10,8 @@ import { quoteIdent, SOURCE_TABLES, type SourceColumnType, type SourceTableName 
  * Reads a source table's rows for the change-detector: one REPEATABLE READ READ ONLY transaction
  * per detection pass (so every page and the pass's clock and snapshot come from ONE snapshot), pages
  * in keyset order (last_updated, primary key), each page one `COPY (SELECT ... LIMIT n) TO STDOUT`
- * turned into JSON Lines by copy-to-jsonl.ts. Memory holds one page (the COPY is bounded by its
- * LIMIT and streamed; node-postgres never builds row objects).
+ * read by copy-out.ts and turned into JSON Lines by copy-to-jsonl.ts as the bytes arrive. Memory
+ * holds one page (the COPY is bounded by its LIMIT; no row is ever a JS object).
  *
  * Parameters: COPY takes no bind parameters, and nothing is spliced into the SQL text instead.
  * Each page's values are set first with `set_config(name, $n, true)` (transaction-local custom
@@ -154,6 +154,7 @@ export class PgChangeReader implements SourceReader {
 
 class PgSourcePass implements SourcePass {
   private closed = false;
+  private lastPageBytes = 0;
   private readonly columns: CopyColumn[];
   private readonly selectList: string;
   private readonly epoch: bigint;
@@ -255,30 +256,25 @@ class PgSourcePass implements SourcePass {
     let lateRows = 0;
     const flaggedRows: AmbiguousMember[] = [];
     const columnNames = this.columns.map((c) => c.name);
-    const converter = new CopyToJsonl({
-      columns: this.columns,
-      lastUpdatedIndex: columnNames.indexOf('last_updated'),
-      idIndex: columnNames.indexOf(table.primaryKey),
-      hasMeta,
-      onMeta: (m) => {
-        if (m.late) lateRows += 1;
-        if (m.xid !== undefined) flaggedRows.push({ id: m.key.id, lastUpdated: m.key.lastUpdated, xid: m.xid });
+    const converter = new CopyToJsonl(
+      {
+        columns: this.columns,
+        lastUpdatedIndex: columnNames.indexOf('last_updated'),
+        idIndex: columnNames.indexOf(table.primaryKey),
+        hasMeta,
+        onMeta: (m) => {
+          if (m.late) lateRows += 1;
+          if (m.xid !== undefined) flaggedRows.push({ id: m.key.id, lastUpdated: m.key.lastUpdated, xid: m.xid });
+        },
       },
-    });
-    const stream = this.client.query(copyTo(sql));
-    // On a conversion error keep draining the COPY (at most one page, it has a LIMIT), so the
-    // connection ends the COPY normally and stays usable; a PostgreSQL error ends it by itself.
-    let conversionError: unknown;
-    for await (const chunk of stream) {
-      if (conversionError !== undefined) continue;
-      try {
-        converter.push(chunk as Buffer);
-      } catch (err) {
-        conversionError = err;
-      }
-    }
-    if (conversionError !== undefined) throw conversionError;
+      // Sized after the previous page, so that a page's output is (nearly always) allocated once.
+      Math.max(1 << 16, Math.ceil(this.lastPageBytes * 1.125)),
+    );
+    // Rows are converted as they arrive; a conversion error is reported once the COPY has ended
+    // (copyOut keeps reading to its end), so the connection stays usable.
+    await copyOut(this.client, sql, (buf, start, end) => converter.pushRow(buf, start, end));
     const out = converter.finish();
+    this.lastPageBytes = out.body.length;
     return { body: out.body, rows: out.rows, last: out.last, lateRows, flagged: flaggedRows };
   }
 

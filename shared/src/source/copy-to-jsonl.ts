@@ -87,12 +87,15 @@ export class CopyToJsonl {
   /** Every column's key prefix (`{"name":` or `,"name":`), back to back; column c's is [prefixFrom[c], prefixFrom[c + 1]). */
   private readonly prefixBytes: Uint8Array;
   private readonly prefixFrom: Int32Array;
+  /** The same prefixes as little-endian 32-bit words (the last one padded), column c's from prefixWordFrom[c]. */
+  private readonly prefixWords: Int32Array;
+  private readonly prefixWordFrom: Int32Array;
   private out: Buffer;
+  private view: DataView;
   private pos = 0;
   private rows = 0;
   private carry: Buffer | undefined;
-  // The buffer holding the most recent row, and where its key fields lie in it.
-  private lastKeySource: Buffer | undefined;
+  // Where the most recent row's key values lie in the output (the input's bytes may be reused).
   private luStart = 0;
   private luEnd = 0;
   private idStart = 0;
@@ -110,7 +113,17 @@ export class CopyToJsonl {
     this.prefixBytes = Buffer.concat(prefixes);
     this.prefixFrom = new Int32Array(columns.length + 1);
     prefixes.forEach((p, i) => (this.prefixFrom[i + 1] = this.prefixFrom[i]! + p.length));
+    const words: number[] = [];
+    this.prefixWordFrom = new Int32Array(columns.length + 1);
+    prefixes.forEach((p, i) => {
+      const padded = Buffer.alloc(Math.ceil(p.length / 4) * 4);
+      p.copy(padded);
+      for (let k = 0; k < padded.length; k += 4) words.push(padded.readInt32LE(k));
+      this.prefixWordFrom[i + 1] = words.length;
+    });
+    this.prefixWords = Int32Array.from(words);
     this.out = Buffer.allocUnsafe(initialBytes);
+    this.view = new DataView(this.out.buffer, this.out.byteOffset, this.out.byteLength);
   }
 
   push(chunk: Buffer): void {
@@ -133,6 +146,13 @@ export class CopyToJsonl {
     if (rest < chunk.length) this.carry = Buffer.from(chunk.subarray(rest));
   }
 
+  /** Convert one whole row, buf[start, end), its LF included (one CopyData message of a COPY). */
+  pushRow(buf: Buffer, start: number, end: number): void {
+    if (this.carry) throw new CopyFormatError('a whole row was given after a partial one');
+    if (buf[end - 1] !== LF) throw new CopyFormatError(`row ${this.rows + 1} does not end with LF`);
+    this.convertRows(buf, start, end);
+  }
+
   finish(): ConvertedRows {
     if (this.carry && this.carry.length > 0) throw new CopyFormatError('the COPY output ends in the middle of a row');
     return { body: this.out.subarray(0, this.pos), rows: this.rows, last: this.currentKey() };
@@ -143,6 +163,7 @@ export class CopyToJsonl {
     const next = Buffer.allocUnsafe(Math.max(this.out.length * 2, this.pos + extra));
     this.out.copy(next, 0, 0, this.pos);
     this.out = next;
+    this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
   }
 
   /**
@@ -155,17 +176,23 @@ export class CopyToJsonl {
     const n = kinds.length;
     const prefixBytes = this.prefixBytes;
     const prefixFrom = this.prefixFrom;
+    const prefixWords = this.prefixWords;
+    const prefixWordFrom = this.prefixWordFrom;
     const { lastUpdatedIndex, idIndex, hasMeta } = this.options;
-    // Worst case: every input byte becomes \u00XX (6 bytes), and every row is as short as its separators.
-    this.ensure((end - start) * 6 + (Math.floor((end - start) / n) + 1) * (prefixBytes.length + ROW_END.length));
+    // Worst case: every input byte becomes \u00XX (6 bytes), and every row is as short as its
+    // separators; +4: a prefix is written as whole words, up to 3 bytes past its end.
+    this.ensure((end - start) * 6 + (Math.floor((end - start) / n) + 1) * (prefixBytes.length + ROW_END.length) + 4);
     const out = this.out;
+    const view = this.view;
     let p = this.pos;
     let i = start;
     while (i < end) {
       const rowStart = i;
       for (let c = 0; c < n; c++) {
-        for (let k = prefixFrom[c]!, kEnd = prefixFrom[c + 1]!; k < kEnd; k++) out[p++] = prefixBytes[k]!;
-        const fieldStart = i;
+        // The key prefix, four bytes at a time; the bytes written past its end are overwritten next.
+        for (let k = prefixWordFrom[c]!, q = p, kEnd = prefixWordFrom[c + 1]!; k < kEnd; k++, q += 4) view.setInt32(q, prefixWords[k]!, true);
+        p += prefixFrom[c + 1]! - prefixFrom[c]!;
+        const valueStart = p;
         let b = buf[i]!;
         if (b === BACKSLASH && buf[i + 1] === N_UPPER && (buf[i + 2] === TAB || buf[i + 2] === LF)) {
           out[p++] = 0x6e; // null
@@ -227,11 +254,12 @@ export class CopyToJsonl {
           }
         }
         if (c === lastUpdatedIndex) {
-          this.luStart = fieldStart;
-          this.luEnd = i;
+          // Inside the quotes of "YYYY-MM-DDTHH:MM:SS[.f]"
+          this.luStart = valueStart + 1;
+          this.luEnd = p - 1;
         } else if (c === idIndex) {
-          this.idStart = fieldStart;
-          this.idEnd = i;
+          this.idStart = valueStart;
+          this.idEnd = p;
         }
         const sep = buf[i];
         if (sep !== (c === n - 1 && !hasMeta ? LF : TAB)) {
@@ -242,7 +270,6 @@ export class CopyToJsonl {
       out[p++] = 0x7d; // }
       out[p++] = LF;
       this.rows += 1;
-      this.lastKeySource = buf;
       if (hasMeta) {
         const metaEnd = buf.indexOf(LF, i);
         if (metaEnd === -1 || metaEnd >= end) throw new CopyFormatError(`row ${this.rows} has no meta column`);
@@ -258,11 +285,10 @@ export class CopyToJsonl {
 
   /** The key of the most recent row, decoded on demand (once per page, not once per row). */
   private currentKey(): RowKey | undefined {
-    const buf = this.lastKeySource;
-    if (!buf) return undefined;
+    if (this.rows === 0) return undefined;
     return {
-      lastUpdated: buf.toString('latin1', this.luStart, this.luEnd).replace(' ', 'T'),
-      id: Number(buf.toString('latin1', this.idStart, this.idEnd)),
+      lastUpdated: this.out.toString('latin1', this.luStart, this.luEnd),
+      id: Number(this.out.toString('latin1', this.idStart, this.idEnd)),
     };
   }
 
