@@ -3,37 +3,36 @@ import type { ObjectStore } from '@totes/shared/aws/objects';
 import { LoadFileError, TotesError, describeError } from '@totes/shared/errors';
 import { MetricUnit, type Logger, type Metrics } from '@totes/shared/logging';
 import type { BatchStore, LoadCounts } from '@totes/shared/state/batch-store';
-import { WAREHOUSE_TABLES, type DimensionTable, type FactTable, type WarehouseTable } from '@totes/shared/warehouse/tables';
+import { WAREHOUSE_TABLES, type DimensionTable, type DimensionTableName, type FactTable, type WarehouseTable } from '@totes/shared/warehouse/tables';
 import {
+  EXTEND_DIM_DATE_SQL,
   FIND_LOADED_FILE_SQL,
-  LOCK_NAMESPACE,
-  LOCK_TABLES_SQL,
   RECORD_LOADED_FILE_SQL,
   appendFactsSql,
-  extendDimDateSql,
+  checkReferencesSql,
   inferMembersSql,
-  lockReferencedSql,
   mergeDimensionSql,
+  openCriticalSectionSql,
   referencedDimensions,
-  tableLockKey,
-  tablesTouched,
+  referencingColumns,
 } from './merge-sql';
-import { openParquet } from './parquet-file';
-import { stageFile } from './stage-file';
+import { openParquet, type ParquetContents } from './parquet-file';
+import { ensureStagingTable, stageFile } from './stage-file';
 import { stagingColumns } from './staging-columns';
-import { DEFAULT_RETRY_POLICY, inRetriedTransaction, type RetryPolicy } from './transaction';
+import { DEFAULT_RETRY_POLICY, RetryTransactionError, inRetriedTransaction, type RetryPolicy } from './transaction';
 import type { LoaderSession, Warehouse } from './warehouse-session';
 
 /**
  * Loads one processed file into the warehouse, exactly once in effect:
  *  1. a file already recorded in pipeline.loaded_file is a no-op (a redelivery or duplicate);
  *  2. the Parquet file is read exactly and checked against its table's catalogue;
- *  3. its rows are COPYed into a temporary staging table;
- *  4. in ONE transaction, after advisory locks on every table it touches (in catalogue order, so
- *     concurrent loads never deadlock): dimensions are upserted where the file's version is newer;
- *     facts extend dim_date, get inferred members for dimension keys not loaded yet, and append
- *     every version not present; and the file is recorded in pipeline.loaded_file;
- *  5. after COMMIT, the batch's DynamoDB record counts the file (idempotent).
+ *  3. in ONE transaction: its rows are COPYed into a temporary staging table; then, under advisory
+ *     locks on every table the load touches (taken in catalogue order, so concurrent loads never
+ *     wait in a cycle; see merge-sql.ts for their modes), dimensions are upserted where the file's
+ *     version is newer, or facts get dim_date days and inferred members for the keys they reference
+ *     that are missing and every version not yet present is appended; and the file is recorded in
+ *     pipeline.loaded_file;
+ *  4. after COMMIT, the batch's DynamoDB record counts the file (idempotent).
  * A serialization failure or deadlock retries the transaction; any other database error discards
  * the connection and fails the message (SQS retries it, then the DLQ holds it).
  */
@@ -78,23 +77,35 @@ export async function loadFile(message: LoadRequestedV1, deps: LoaderDependencie
 
   const label = `s3://${message.object.bucket}/${message.object.key} (${table.name})`;
   const bytes = await deps.objects.get(message.object.bucket, message.object.key);
-  const contents = openParquet(bytes, stagingColumns(table), label);
+  // A fact file's referenced dimension keys are gathered while its rows stream into staging.
+  const keyColumns = table.kind === 'fact' ? table.columns.filter((c) => c.references).map((c) => c.name) : [];
+  const contents = openParquet(bytes, stagingColumns(table), label, keyColumns);
   if (contents.rows !== message.object.rows) {
     throw new LoadFileError(`${label} holds ${contents.rows} rows but its load message says ${message.object.rows}.`);
   }
 
   let retries = 0;
   const merged = await onConnection(deps, async () => {
-    const staged = await stageFile(session, table, contents);
-    return inRetriedTransaction(session.client, () => merge(session, table, message, staged), {
-      policy: deps.retry ?? DEFAULT_RETRY_POLICY,
-      ...(deps.sleep ? { sleep: deps.sleep } : {}),
-      onRetry: (attempt, err) => {
-        retries++;
-        deps.metrics.addMetric('LoadRetries', MetricUnit.Count, 1);
-        deps.logger.warn('load transaction retried', { ...context, attempt, reason: describeError(err) });
-      },
-    });
+    await ensureStagingTable(session, table);
+    try {
+      // The dimensions the load writes; kept across attempts, so a retry can only widen them.
+      const writes = new Set<DimensionTableName>();
+      return await inRetriedTransaction(session.client, () => merge(session, table, message, contents, writes), {
+        policy: deps.retry ?? DEFAULT_RETRY_POLICY,
+        ...(deps.sleep ? { sleep: deps.sleep } : {}),
+        onRetry: (attempt, err) => {
+          retries++;
+          deps.metrics.addMetric('LoadRetries', MetricUnit.Count, 1);
+          deps.logger.warn('load transaction retried', { ...context, attempt, reason: describeError(err) });
+        },
+      });
+    } catch (err) {
+      if (!(err instanceof ConcurrentDuplicate)) throw err;
+      // Rolled back: the same file's other delivery committed first.
+      const recorded = await findLoadedFile(session, message.fileId);
+      if (!recorded) throw new TotesError(`The file ${message.fileId} was recorded by a concurrent load that is not there any more.`);
+      return { alreadyLoaded: recorded, counts: recorded, inferredMembers: 0, datesAdded: 0 };
+    }
   });
   if (merged.alreadyLoaded) return alreadyLoaded(message, merged.alreadyLoaded, retries, deps, context);
 
@@ -150,16 +161,33 @@ async function alreadyLoaded(
   return { outcome: 'already-loaded', counts, rows: message.object.rows, inferredMembers: 0, datesAdded: 0, retries };
 }
 
-async function merge(session: LoaderSession, table: WarehouseTable, message: LoadRequestedV1, staged: number): Promise<MergeOutcome> {
-  const { client } = session;
-  await client.query(LOCK_TABLES_SQL, [LOCK_NAMESPACE, tablesTouched(table).map(tableLockKey)]);
-  // Under the locks, this statement sees every commit of a concurrent load of the same file.
-  const recorded = await findLoadedFile(session, message.fileId);
-  if (recorded) return { alreadyLoaded: recorded, counts: recorded, inferredMembers: 0, datesAdded: 0 };
+/** Thrown inside the transaction to roll it back: another delivery of the file committed first. */
+class ConcurrentDuplicate extends Error {}
 
-  const outcome = table.kind === 'dimension' ? await mergeDimension(session, table) : await appendFacts(session, table);
+async function merge(
+  session: LoaderSession,
+  table: WarehouseTable,
+  message: LoadRequestedV1,
+  contents: ParquetContents,
+  writes: Set<DimensionTableName>,
+): Promise<MergeOutcome> {
+  const { client } = session;
+  // Staged before the locks are taken: other loads' critical sections run meanwhile.
+  const staged = await stageFile(session, table, contents);
+  let outcome: Omit<MergeOutcome, 'counts'> & { counts: Omit<LoadCounts, 'skipped'> };
+  if (table.kind === 'dimension') {
+    await client.query(openCriticalSectionSql(table, false));
+    outcome = await mergeDimension(session, table);
+  } else {
+    const keys = referencedKeys(table, contents);
+    // The dimensions this load must write (missing dates or members) decide which locks it holds
+    // exclusively: looked up before locking, and checked again under the locks.
+    for (const dimension of (await missingReferences(session, keys)).keys()) writes.add(dimension);
+    await client.query(openCriticalSectionSql(table, session.foreignKeyChecks === 'set-based', writes));
+    outcome = await appendFacts(session, table, keys, writes);
+  }
   const counts: LoadCounts = { ...outcome.counts, skipped: staged - outcome.counts.inserted - outcome.counts.updated };
-  await client.query(RECORD_LOADED_FILE_SQL, [
+  const recorded = await client.query(RECORD_LOADED_FILE_SQL, [
     message.fileId,
     message.batchId,
     message.sourceTable,
@@ -168,6 +196,8 @@ async function merge(session: LoaderSession, table: WarehouseTable, message: Loa
     counts.updated,
     counts.skipped,
   ]);
+  // Under the same locks, so the other delivery's writes were all seen: this one changed nothing.
+  if (recorded.rowCount === 0) throw new ConcurrentDuplicate();
   return { ...outcome, counts };
 }
 
@@ -177,28 +207,56 @@ async function mergeDimension(session: LoaderSession, table: DimensionTable): Pr
   return { counts: { inserted: row.inserted, updated: row.updated }, inferredMembers: 0, datesAdded: 0 };
 }
 
-async function appendFacts(session: LoaderSession, table: FactTable): Promise<Omit<MergeOutcome, 'counts'> & { counts: Omit<LoadCounts, 'skipped'> }> {
+/** The distinct keys of each dimension the staged facts reference, gathered while they streamed. */
+function referencedKeys(table: FactTable, contents: ParquetContents): Map<DimensionTableName, string[]> {
+  return new Map(
+    referencedDimensions(table).map((dimension) => {
+      const values = new Set<string>();
+      for (const column of referencingColumns(table, dimension)) for (const v of contents.distinct.get(column.name) ?? []) values.add(v);
+      return [dimension, [...values]] as const;
+    }),
+  );
+}
+
+async function appendFacts(
+  session: LoaderSession,
+  table: FactTable,
+  keys: ReadonlyMap<DimensionTableName, readonly string[]>,
+  writes: ReadonlySet<DimensionTableName>,
+): Promise<Omit<MergeOutcome, 'counts'> & { counts: Omit<LoadCounts, 'skipped'> }> {
   const { client } = session;
-  const dates = await client.query(extendDimDateSql(table));
+  // Under the locks: the dimensions this load writes are its own, the others cannot lose a row
+  // (checking foreign keys set-based, the SHARE locks keep every writer outside the pipeline out
+  // until the commit). So a row found here stays, and a row missing here is inserted by this
+  // transaction: every fact's references hold, as PostgreSQL's per-row trigger would make sure.
+  const missing = await missingReferences(session, keys);
+  const unexpected = [...missing.keys()].filter((d) => !writes.has(d));
+  // A row that was there a moment ago is gone (deleted outside the pipeline): start again, this
+  // time holding that dimension to ourselves.
+  if (unexpected.length > 0) throw new RetryTransactionError(`${unexpected.join(', ')} lost referenced rows while the load waited for its locks`);
+  let datesAdded = 0;
   let inferredMembers = 0;
-  for (const dimension of referencedDimensions(table)) {
-    if (dimension === 'dim_date') continue;
-    const created = await client.query(inferMembersSql(table, dimension), [dimension]);
-    inferredMembers += created.rowCount ?? 0;
-  }
-  if (session.foreignKeyChecks === 'set-based') {
-    for (const dimension of referencedDimensions(table)) {
-      const { rows } = await client.query<{ referenced: number; found: number }>(lockReferencedSql(table, dimension));
-      const check = rows[0];
-      if (!check || check.referenced !== check.found) {
-        // Cannot happen after the steps above unless someone deletes dimension rows concurrently.
-        throw new TotesError(`${table.name}: ${(check?.referenced ?? 0) - (check?.found ?? 0)} referenced ${dimension} rows are missing.`);
-      }
-    }
-    // Every reference was checked and locked above, set-based: skip the per-row foreign-key
-    // triggers for the rest of this transaction only (SET LOCAL).
-    await client.query('SET LOCAL session_replication_role = replica');
+  for (const dimension of missing.keys()) {
+    const referenced = keys.get(dimension) ?? [];
+    if (dimension === 'dim_date') datesAdded += (await client.query(EXTEND_DIM_DATE_SQL, [referenced])).rowCount ?? 0;
+    else inferredMembers += (await client.query(inferMembersSql(dimension), [dimension, referenced])).rowCount ?? 0;
   }
   const appended = await client.query(appendFactsSql(table));
-  return { counts: { inserted: appended.rowCount ?? 0, updated: 0 }, inferredMembers, datesAdded: dates.rowCount ?? 0 };
+  return { counts: { inserted: appended.rowCount ?? 0, updated: 0 }, inferredMembers, datesAdded };
+}
+
+/** The dimensions some of whose referenced keys are missing, with how many are missing. */
+async function missingReferences(session: LoaderSession, keys: ReadonlyMap<DimensionTableName, readonly string[]>): Promise<Map<DimensionTableName, number>> {
+  const dimensions = [...keys.keys()];
+  const { rows } = await session.client.query<Record<string, number>>(
+    checkReferencesSql(dimensions),
+    dimensions.map((d) => keys.get(d)),
+  );
+  const found = rows[0] ?? {};
+  const missing = new Map<DimensionTableName, number>();
+  for (const d of dimensions) {
+    const count = (keys.get(d)?.length ?? 0) - (found[d] ?? 0);
+    if (count > 0) missing.set(d, count);
+  }
+  return missing;
 }

@@ -19,14 +19,18 @@ import { sqlType, stagingColumns } from './staging-columns';
  */
 const q = quoteIdent;
 
-/** Session-local staging table of one target table (one per connection, emptied per load). */
+/** Session-local staging table of one target table (one per connection, emptied at each commit). */
 export function stagingTable(table: WarehouseTableName): string {
   return `pg_temp.${q(`stage_${table}`)}`;
 }
 
+/**
+ * ON COMMIT DELETE ROWS: the load's COPY runs inside the merge transaction, and the commit empties
+ * the table by truncating its file, cheaper than a TRUNCATE or DELETE per load.
+ */
 export function createStagingTableSql(table: WarehouseTable): string {
   const columns = stagingColumns(table).map((c) => `${q(c.name)} ${sqlType(c.type)}`);
-  return `CREATE TEMP TABLE IF NOT EXISTS ${q(`stage_${table.name}`)} (${columns.join(', ')})`;
+  return `CREATE TEMP TABLE IF NOT EXISTS ${q(`stage_${table.name}`)} (${columns.join(', ')}) ON COMMIT DELETE ROWS`;
 }
 
 export function copyIntoStagingSql(table: WarehouseTable): string {
@@ -38,10 +42,16 @@ export function copyIntoStagingSql(table: WarehouseTable): string {
 // ---------- Locks ----------
 
 /**
- * Advisory lock keys: (namespace, position of the table in the catalogue). Locks are always taken
- * in ascending position (dimensions first, then facts), so two loads can never wait on each other
- * in a cycle. The two-int key space of pg_advisory_xact_lock does not overlap the single-bigint one
- * that migrateWarehouse uses.
+ * Advisory lock keys: (namespace, position of the table in the catalogue). Every load takes its
+ * locks in ascending position (dimensions first, then facts), so two loads never wait on each
+ * other in a cycle. The two-int key space of pg_advisory_xact_lock does not overlap the
+ * single-bigint one that migrateWarehouse uses.
+ *
+ * Modes: a load holds exclusively every table it writes: its target table, and for a fact file
+ * the dimensions it must add dates or inferred members to. A dimension a fact file only references
+ * is held shared, so facts of different tables whose dimension rows are all there load side by
+ * side, while a write to a dimension has it to itself. Appends to one fact table take turns: side
+ * by side they would only contend for the same index pages.
  */
 export const LOCK_NAMESPACE = 0x746f7465; // "tote"
 
@@ -49,15 +59,39 @@ export function tableLockKey(table: WarehouseTableName): number {
   return WAREHOUSE_TABLE_NAMES.indexOf(table);
 }
 
-/** Every table a load of `table` writes: the table itself and, for a fact, each dimension it references. */
+/** Every table a load of `table` touches: the table itself and, for a fact, each dimension it references. */
 export function tablesTouched(table: WarehouseTable): WarehouseTableName[] {
   const touched = new Set<WarehouseTableName>([table.name]);
   if (table.kind === 'fact') for (const c of table.columns) if (c.references) touched.add(c.references);
   return [...touched].sort((a, b) => tableLockKey(a) - tableLockKey(b));
 }
 
-/** Takes the locks in array order, in one round trip: unnest yields the elements in order. */
-export const LOCK_TABLES_SQL = 'SELECT count(pg_advisory_xact_lock($1::int, k)) FROM unnest($2::int[]) AS k';
+export type LockMode = 'exclusive' | 'shared';
+
+/** The advisory locks of a load, in lock order; `writes` = the dimensions a fact load writes. */
+export function loadLocks(table: WarehouseTable, writes: ReadonlySet<WarehouseTableName> = new Set()): Array<{ table: WarehouseTableName; mode: LockMode }> {
+  return tablesTouched(table).map((t) => ({ table: t, mode: t === table.name || writes.has(t) ? 'exclusive' : 'shared' }));
+}
+
+/**
+ * The statements that open a load's critical section, in one round trip (simple query protocol;
+ * every value is an integer or identifier from the catalogue): the advisory locks in lock order;
+ * for a fact load checking foreign keys set-based, then a SHARE lock on each referenced dimension
+ * (readers and other loads referencing it go on; any other writer waits for the commit, so no
+ * referenced row can be deleted or re-keyed meanwhile; a dimension this load writes is its own,
+ * the advisory lock keeps other loads out) and session_replication_role = replica for this
+ * transaction only, which skips the per-row foreign-key triggers the set-based check replaces.
+ */
+export function openCriticalSectionSql(table: WarehouseTable, setBasedForeignKeys: boolean, writes: ReadonlySet<WarehouseTableName> = new Set()): string {
+  const statements = loadLocks(table, writes).map(
+    (l) => `SELECT ${l.mode === 'exclusive' ? 'pg_advisory_xact_lock' : 'pg_advisory_xact_lock_shared'}(${LOCK_NAMESPACE}, ${tableLockKey(l.table)})`,
+  );
+  if (table.kind === 'fact' && setBasedForeignKeys) {
+    statements.push(`LOCK TABLE ${referencedDimensions(table).map(q).join(', ')} IN SHARE MODE`);
+    statements.push('SET LOCAL session_replication_role = replica');
+  }
+  return statements.join(';\n');
+}
 
 // ---------- Dimensions ----------
 
@@ -102,16 +136,9 @@ SELECT count(*) FILTER (WHERE inserted)::int AS inserted, count(*) FILTER (WHERE
 
 // ---------- Facts ----------
 
-/** The staged fact columns referencing `dimension`. */
-function referencing(table: FactTable, dimension: DimensionTableName): WarehouseColumn[] {
+/** The fact columns referencing `dimension`. */
+export function referencingColumns(table: FactTable, dimension: DimensionTableName): WarehouseColumn[] {
   return table.columns.filter((c) => c.references === dimension);
-}
-
-/** The distinct non-NULL values of the columns referencing `dimension` in the staged file. */
-function referencedKeys(table: FactTable, dimension: DimensionTableName): string {
-  const stage = stagingTable(table.name);
-  const each = referencing(table, dimension).map((c) => `SELECT ${q(c.name)} FROM ${stage} WHERE ${q(c.name)} IS NOT NULL`);
-  return `SELECT DISTINCT k FROM (${each.join(' UNION ALL ')}) AS referenced(k)`;
 }
 
 /** The dimensions a fact references, in lock order. */
@@ -119,21 +146,33 @@ export function referencedDimensions(table: FactTable): DimensionTableName[] {
   return tablesTouched(table).filter((t): t is DimensionTableName => t !== table.name);
 }
 
+/** `$n` as an array of the dimension's key type (the keys travel as text arrays). */
+function keysParameter(dimension: DimensionTableName, n: number): string {
+  const dim = WAREHOUSE_TABLES[dimension];
+  const key = dim.columns.find((c) => c.name === dim.key);
+  if (!key) throw new Error(`${dimension} has no key column ${dim.key}`);
+  return `$${n}::${sqlType(key.type)}[]`;
+}
+
 /**
- * dim_date holds every date a fact references (SPEC §3): each missing date's row computed from the
- * date itself: ISO day of week (1 = Monday), English day and month names ('FM' drops to_char's
- * padding; without 'TM' the names are English whatever the server's locale), quarter 1-4.
+ * dim_date holds every date a fact references (SPEC §3). It is a calendar: when a fact references
+ * a date it lacks, the loader adds every missing day of that date's calendar year, each row
+ * computed from the date itself: ISO day of week (1 = Monday), English day and month names ('FM'
+ * drops to_char's padding; without 'TM' the names are English whatever the server's locale),
+ * quarter 1-4. A year at a time, a load adds days about once a year instead of with every batch,
+ * so loads rarely need dim_date to themselves. $1 = the referenced dates. Row count = days added.
  */
-export function extendDimDateSql(table: FactTable): string {
-  return `
+export const EXTEND_DIM_DATE_SQL = `
 INSERT INTO dim_date (date_id, year, month, day, day_of_week, day_name, month_name, quarter)
 SELECT d, extract(year FROM d)::int, extract(month FROM d)::int, extract(day FROM d)::int,
   extract(isodow FROM d)::int, to_char(d, 'FMDay'), to_char(d, 'FMMonth'), extract(quarter FROM d)::int
-FROM (${referencedKeys(table, 'dim_date')}) AS dates(d)
-WHERE NOT EXISTS (SELECT 1 FROM dim_date x WHERE x.date_id = dates.d)
+FROM (
+  SELECT generate_series(y, y + interval '1 year' - interval '1 day', interval '1 day')::date AS d
+  FROM (SELECT DISTINCT date_trunc('year', r::timestamp) AS y FROM unnest($1::date[]) AS r) AS years
+) AS days
+WHERE NOT EXISTS (SELECT 1 FROM dim_date x WHERE x.date_id = days.d)
 ORDER BY d
 ON CONFLICT (date_id) DO NOTHING`;
-}
 
 /** The marker placed in the NOT NULL text columns of an inferred member. */
 export const INFERRED_MARKER = 'Unknown';
@@ -146,21 +185,21 @@ export function placeholderValue(column: WarehouseColumn): string {
 }
 
 /**
- * Inferred members (ARCHITECTURE decision 4): each key the facts reference that the dimension does
- * not hold yet gets a placeholder row, recorded as inferred with the lowest possible version, so
- * the real row replaces it whenever it arrives. $1 = dimension name. Row count = members created.
+ * Inferred members (ARCHITECTURE decision 4): each referenced key the dimension does not hold yet
+ * gets a placeholder row, recorded as inferred with the lowest possible version, so the real row
+ * replaces it whenever it arrives. $1 = dimension name, $2 = the referenced keys.
+ * Row count = members created.
  */
-export function inferMembersSql(table: FactTable, dimension: Exclude<DimensionTableName, 'dim_date'>): string {
+export function inferMembersSql(dimension: Exclude<DimensionTableName, 'dim_date'>): string {
   const dim = WAREHOUSE_TABLES[dimension];
   const key = q(dim.key);
   const values = dim.columns.map((c) => (c.name === dim.key ? 'key' : placeholderValue(c)));
   return `
-WITH missing AS (
-  SELECT r.key FROM (${referencedKeys(table, dimension)}) AS r(key)
-  WHERE NOT EXISTS (SELECT 1 FROM ${q(dimension)} x WHERE x.${key} = r.key)
-), created AS (
+WITH created AS (
   INSERT INTO ${q(dimension)} (${dim.columns.map((c) => q(c.name)).join(', ')})
-  SELECT ${values.join(', ')} FROM missing ORDER BY key
+  SELECT ${values.join(', ')} FROM unnest(${keysParameter(dimension, 2)}) AS r(key)
+  WHERE NOT EXISTS (SELECT 1 FROM ${q(dimension)} x WHERE x.${key} = r.key)
+  ORDER BY key
   ON CONFLICT (${key}) DO NOTHING
   RETURNING ${key} AS key
 )
@@ -170,18 +209,15 @@ ON CONFLICT (dimension, key) DO NOTHING`;
 }
 
 /**
- * Locks every dimension row the staged facts reference FOR KEY SHARE (what PostgreSQL's own
- * foreign-key trigger takes per row, so nobody can delete or re-key them before we commit) and
- * counts both the distinct references and the rows found. Used when the loader checks foreign keys
- * set-based instead of row by row; a difference is a missing dimension row.
+ * For each dimension, how many of the referenced keys ($1, $2, ... in `dimensions` order) it
+ * holds. Result columns: `<dimension>` = rows found.
  */
-export function lockReferencedSql(table: FactTable, dimension: DimensionTableName): string {
-  const dim = WAREHOUSE_TABLES[dimension];
-  const key = q(dim.key);
-  return `
-WITH refs AS (${referencedKeys(table, dimension)}),
-locked AS (SELECT x.${key} FROM ${q(dimension)} x WHERE x.${key} IN (SELECT * FROM refs) FOR KEY SHARE OF x)
-SELECT (SELECT count(*) FROM refs)::int AS referenced, (SELECT count(*) FROM locked)::int AS found`;
+export function checkReferencesSql(dimensions: readonly DimensionTableName[]): string {
+  const outputs = dimensions.map((dimension, i) => {
+    const key = q(WAREHOUSE_TABLES[dimension].key);
+    return `(SELECT count(*) FROM ${q(dimension)} x WHERE x.${key} = ANY(${keysParameter(dimension, i + 1)}))::int AS ${q(dimension)}`;
+  });
+  return `SELECT ${outputs.join(',\n  ')}`;
 }
 
 /** Append every fact version not already present (the version unique index of migration 0002). */
@@ -200,6 +236,8 @@ ON CONFLICT (${versionKey}) DO NOTHING`;
 export const FIND_LOADED_FILE_SQL =
   'SELECT rows_inserted AS inserted, rows_updated AS updated, rows_skipped AS skipped FROM pipeline.loaded_file WHERE file_id = $1';
 
+/** Row count 0: a concurrent delivery of the same file committed first. */
 export const RECORD_LOADED_FILE_SQL = `
 INSERT INTO pipeline.loaded_file (file_id, batch_id, source_table, target_table, rows_inserted, rows_updated, rows_skipped)
-VALUES ($1, $2, $3, $4, $5, $6, $7)`;
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (file_id) DO NOTHING`;

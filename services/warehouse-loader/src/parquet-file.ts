@@ -1,6 +1,7 @@
 import { parquetMetadata, parquetScan, parquetSchema, type DecodedArray, type FileMetaData, type SchemaElement } from 'hyparquet';
 import { LoadFileError } from '@totes/shared/errors';
-import { COPY_NULL, escapeCopyText, formatDateDays, formatDecimal, formatTimeMicros, formatTimestampMicros, unscaledFromBytes } from './copy-text';
+import { formatDateDays } from './copy-text';
+import { CopyBuffer, dateWriter, decimalWriter, timestampWriter, writeBoolean, writeInteger, writeText, writeTimeMicros, type ValueWriter } from './copy-writer';
 import type { StagingColumn, StagingColumnType } from './staging-columns';
 
 /**
@@ -11,12 +12,20 @@ import type { StagingColumn, StagingColumnType } from './staging-columns';
  * DECIMAL(24,6). So the file is read with a copy of its metadata in which the DECIMAL columns have
  * lost their annotation: hyparquet then hands over the raw unscaled integers (INT32, INT64 or
  * big-endian bytes) and `formatDecimal` writes them out digit by digit. DATE, TIME and TIMESTAMP
- * values are taken as their raw integers too (custom parsers), so microseconds survive.
+ * values are taken as their raw integers too (custom parsers), so microseconds survive. STRING
+ * columns lose their annotation as well: their UTF-8 bytes go to COPY as they are (escaped), never
+ * decoded into JavaScript strings and encoded again.
  */
 export interface ParquetContents {
   readonly rows: number;
-  /** The rows as COPY text lines, in `columns` order, a block of lines at a time. */
-  copyText(): AsyncGenerator<string>;
+  /**
+   * The distinct non-NULL values (as COPY text) of the columns named when the file was opened, as
+   * of the last complete pass of `copyText`: the dimension keys a fact file references, gathered
+   * while its rows stream, so the database need not aggregate them.
+   */
+  readonly distinct: ReadonlyMap<string, ReadonlySet<string>>;
+  /** The rows as COPY text lines (UTF-8), in `columns` order, a block of lines at a time. */
+  copyText(): AsyncGenerator<Buffer>;
 }
 
 const exactParsers = {
@@ -26,7 +35,7 @@ const exactParsers = {
   timestampFromNanoseconds: (nanos: bigint) => nanos,
 };
 
-const LINES_PER_BLOCK = 2_000;
+const LINES_PER_BLOCK = 4_000;
 
 interface Expected {
   readonly physical: readonly string[];
@@ -131,58 +140,55 @@ export function checkColumns(metadata: FileMetaData, columns: readonly StagingCo
   if (extra) throw new LoadFileError(`${label} has the column ${extra.element.name}, which its target table does not have.`);
 }
 
-function withoutDecimalAnnotations(metadata: FileMetaData): FileMetaData {
+/** The COPY text of a key value (int or date keys: what dimension keys are). */
+function keyText(column: StagingColumn): (value: unknown) => string {
+  if (column.type === 'int') return (v) => String(v);
+  if (column.type === 'date') {
+    const cache = new Map<number, string>();
+    return (v) => {
+      const days = v as number;
+      let text = cache.get(days);
+      if (text === undefined) cache.set(days, (text = formatDateDays(days)));
+      return text;
+    };
+  }
+  throw new Error(`${column.name} (${column.type}) is not a key column`);
+}
+
+/** The metadata hyparquet reads with: DECIMAL and STRING columns without their annotations (see above). */
+function rawMetadata(metadata: FileMetaData): FileMetaData {
   return {
     ...metadata,
     schema: metadata.schema.map((e) => {
-      if (!decimalOf(e)) return e;
+      if (!decimalOf(e) && e.converted_type !== 'UTF8' && logical(e)?.type !== 'STRING') return e;
       const { converted_type: _c, logical_type: _l, ...bare } = e;
       return bare;
     }),
   };
 }
 
-type Formatter = (value: unknown) => string;
-
-function formatterFor(column: StagingColumn, element: SchemaElement): Formatter {
-  const nullable = (f: Formatter): Formatter => (v) => (v === null || v === undefined ? COPY_NULL : f(v));
-  switch (column.type) {
-    case 'int':
-      return nullable((v) => String(v));
-    case 'varchar':
-      return nullable((v) => escapeCopyText(v as string));
-    case 'boolean':
-      return nullable((v) => (v ? 't' : 'f'));
-    case 'date': {
-      // Few distinct dates per file: remember their text.
-      const cache = new Map<number, string>();
-      return nullable((v) => {
-        const days = v as number;
-        let text = cache.get(days);
-        if (text === undefined) cache.set(days, (text = formatDateDays(days)));
-        return text;
-      });
+function writerFor(column: StagingColumn, element: SchemaElement): ValueWriter {
+  const write = ((): ValueWriter => {
+    switch (column.type) {
+      case 'int':
+        return writeInteger;
+      case 'varchar':
+        return writeText;
+      case 'boolean':
+        return writeBoolean;
+      case 'date':
+        return dateWriter();
+      case 'time':
+        return writeTimeMicros;
+      case 'timestamp':
+        return timestampWriter();
+      case 'numeric':
+      case 'numeric(10,2)':
+        return decimalWriter(decimalOf(element)?.scale ?? 0);
     }
-    case 'time':
-      return nullable((v) => formatTimeMicros(v as bigint));
-    case 'timestamp':
-      return nullable((v) => formatTimestampMicros(v as bigint));
-    case 'numeric':
-    case 'numeric(10,2)': {
-      const scale = decimalOf(element)?.scale ?? 0;
-      // Dictionary-encoded columns hand out the same value (or the same byte array) per distinct amount.
-      const cache = new Map<unknown, string>();
-      return nullable((v) => {
-        let text = cache.get(v);
-        if (text === undefined) {
-          const unscaled = v instanceof Uint8Array ? unscaledFromBytes(v) : (v as number | bigint);
-          text = formatDecimal(unscaled, scale);
-          if (cache.size < 10_000) cache.set(v, text);
-        }
-        return text;
-      });
-    }
-  }
+  })();
+  if (!column.nullable) return write;
+  return (out, v) => (v === null || v === undefined ? out.null() : write(out, v));
 }
 
 function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
@@ -191,7 +197,7 @@ function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
 }
 
 /** Open a file: parse and check its metadata now (a bad file fails before any database work). */
-export function openParquet(bytes: Uint8Array, columns: readonly StagingColumn[], label: string): ParquetContents {
+export function openParquet(bytes: Uint8Array, columns: readonly StagingColumn[], label: string, distinctColumns: readonly string[] = []): ParquetContents {
   const buffer = toArrayBuffer(bytes);
   let metadata: FileMetaData;
   try {
@@ -201,49 +207,49 @@ export function openParquet(bytes: Uint8Array, columns: readonly StagingColumn[]
   }
   checkColumns(metadata, columns, label);
   const elements = new Map(parquetSchema(metadata).children.map((c) => [c.element.name, c.element]));
-  const exact = withoutDecimalAnnotations(metadata);
+  const exact = rawMetadata(metadata);
   const rows = Number(metadata.num_rows);
+  const distinct = new Map(distinctColumns.map((name) => [name, new Set<string>()]));
   return {
     rows,
+    distinct,
     async *copyText() {
-      const formatters = columns.map((c) => formatterFor(c, elements.get(c.name) as SchemaElement));
-      let scan;
-      try {
-        scan = await parquetScan({ file: buffer, metadata: exact, columns: columns.map((c) => c.name), utf8: false, parsers: exactParsers });
-      } catch (err) {
+      const writers = columns.map((c) => {
+        const write = writerFor(c, elements.get(c.name) as SchemaElement);
+        const seen = distinct.get(c.name);
+        if (!seen) return write;
+        seen.clear();
+        const text = keyText(c);
+        return (out: CopyBuffer, v: unknown) => {
+          if (v !== null && v !== undefined) seen.add(text(v));
+          write(out, v);
+        };
+      });
+      const fail = (err: unknown): never => {
         throw new LoadFileError(`${label} cannot be read: ${(err as Error).message}.`, { cause: err });
-      }
+      };
+      const scan = await parquetScan({ file: buffer, metadata: exact, columns: columns.map((c) => c.name), utf8: false, parsers: exactParsers }).catch(fail);
+      const out = new CopyBuffer();
       let seen = 0;
       for (const { rowStart, rowEnd } of scan.ranges) {
-        let data: DecodedArray[];
-        try {
-          data = await Promise.all(columns.map((c) => scan.readColumn({ column: c.name, rowStart, rowEnd })));
-        } catch (err) {
-          throw new LoadFileError(`${label} cannot be read: ${(err as Error).message}.`, { cause: err });
-        }
-        const texts = data.map((values, i) => {
-          const format = formatters[i] as Formatter;
-          const out = new Array<string>(values.length);
-          let r = 0;
-          try {
-            for (; r < values.length; r++) out[r] = format(values[r]);
-          } catch (err) {
-            const name = (columns[i] as StagingColumn).name;
-            throw new LoadFileError(`${label} has a value in column ${name} (row ${rowStart + r + 1}) that cannot be loaded: ${(err as Error).message}.`, { cause: err });
-          }
-          return out;
-        });
+        const data: DecodedArray[] = await Promise.all(columns.map((c) => scan.readColumn({ column: c.name, rowStart, rowEnd }))).catch(fail);
         const count = rowEnd - rowStart;
-        for (let start = 0; start < count; start += LINES_PER_BLOCK) {
-          const end = Math.min(count, start + LINES_PER_BLOCK);
-          let block = '';
-          for (let r = start; r < end; r++) {
-            let line = (texts[0] as string[])[r] as string;
-            for (let c = 1; c < texts.length; c++) line += `\t${(texts[c] as string[])[r]}`;
-            block += `${line}\n`;
+        let c = 0;
+        let r = 0;
+        try {
+          for (r = 0; r < count; r++) {
+            for (c = 0; c < data.length; c++) {
+              if (c > 0) out.byte(0x09);
+              (writers[c] as ValueWriter)(out, (data[c] as DecodedArray)[r]);
+            }
+            out.byte(0x0a);
+            if ((r + 1) % LINES_PER_BLOCK === 0) yield out.take();
           }
-          yield block;
+        } catch (err) {
+          const name = (columns[c] as StagingColumn).name;
+          throw new LoadFileError(`${label} has a value in column ${name} (row ${rowStart + r + 1}) that cannot be loaded: ${(err as Error).message}.`, { cause: err });
         }
+        if (out.length > 0) yield out.take();
         seen += count;
       }
       if (seen !== rows) throw new LoadFileError(`${label} says it holds ${rows} rows but ${seen} were read.`);

@@ -3,7 +3,8 @@ import type pg from 'pg';
 /**
  * Runs `work` in one transaction, retrying the whole transaction with exponential backoff and jitter
  * when PostgreSQL aborts it for a serialization failure (40001) or a deadlock (40P01): both mean
- * "nothing was written, try again". Any other error rolls back and is thrown.
+ * "nothing was written, try again" (as does a RetryTransactionError from `work`). Any other error
+ * rolls back and is thrown.
  */
 export interface RetryPolicy {
   /** Attempts in all, the first included. */
@@ -16,7 +17,11 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = { attempts: 5, baseDelayMs: 50,
 
 const RETRYABLE_CODES = new Set(['40001', '40P01']);
 
+/** Thrown by the transaction's own work to roll back and try again (after changing its plan). */
+export class RetryTransactionError extends Error {}
+
 export function isRetryable(err: unknown): boolean {
+  if (err instanceof RetryTransactionError) return true;
   return typeof err === 'object' && err !== null && RETRYABLE_CODES.has(String((err as { code?: unknown }).code));
 }
 

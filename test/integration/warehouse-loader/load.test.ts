@@ -79,7 +79,12 @@ describe('warehouse-loader: loading processed files', () => {
           UNION SELECT created_date FROM fact_payment UNION SELECT last_updated_date FROM fact_payment UNION SELECT payment_date FROM fact_payment) AS x(d)
         ORDER BY 1`);
       const calendar = await c.query(`SELECT date_id::text, year, month, day, day_of_week, day_name, month_name, quarter FROM dim_date ORDER BY date_id`);
-      expect(calendar.rows.map((r: { date_id: string }) => r.date_id)).toEqual(referenced.rows.map((r) => r.d));
+      const days = calendar.rows.map((r: { date_id: string }) => r.date_id);
+      expect(days).toEqual(expect.arrayContaining(referenced.rows.map((r) => r.d)));
+      // A calendar of whole years: 2022 and 2024 (a leap year) are referenced, 2023 is not.
+      expect(days).toHaveLength(365 + 366);
+      expect(days[0]).toBe('2022-01-01');
+      expect(days.at(-1)).toBe('2024-12-31');
       expect(calendar.rows).toContainEqual({ date_id: '2022-11-03', year: 2022, month: 11, day: 3, day_of_week: 4, day_name: 'Thursday', month_name: 'November', quarter: 4 });
       expect(calendar.rows).toContainEqual({ date_id: '2024-03-31', year: 2024, month: 3, day: 31, day_of_week: 7, day_name: 'Sunday', month_name: 'March', quarter: 1 });
       expect(calendar.rows).toContainEqual({ date_id: '2022-11-07', year: 2022, month: 11, day: 7, day_of_week: 1, day_name: 'Monday', month_name: 'November', quarter: 4 });
@@ -237,7 +242,7 @@ describe('warehouse-loader: loading processed files', () => {
     expect(await danglingReferences(triggered)).toEqual([]);
   });
 
-  it('records the dates of a dim_date file as given, and computes the same rows for dates facts reference', async () => {
+  it('records the dates of a dim_date file as given, and computes the same rows for the calendar years facts reference', async () => {
     const db = await newDatabase();
     await loadAll(db, [await harness.file('fact_sales_order', [salesOrders[2]!]), await harness.file('dim_date', dates)]);
     await withClient(db, async (c) => {

@@ -1,11 +1,14 @@
+import { formatDateDays, formatDecimal, unscaledFromBytes } from '../../../services/warehouse-loader/src/copy-text';
 import {
-  escapeCopyText,
-  formatDateDays,
-  formatDecimal,
-  formatTimeMicros,
-  formatTimestampMicros,
-  unscaledFromBytes,
-} from '../../../services/warehouse-loader/src/copy-text';
+  CopyBuffer,
+  dateWriter,
+  decimalWriter,
+  timestampWriter,
+  writeInteger,
+  writeText,
+  writeTimeMicros,
+  type ValueWriter,
+} from '../../../services/warehouse-loader/src/copy-writer';
 
 /** Two's-complement big-endian bytes of `value` in `length` bytes, as Parquet stores FIXED decimals. */
 function bytesOf(value: bigint, length: number): Uint8Array {
@@ -18,6 +21,12 @@ function bytesOf(value: bigint, length: number): Uint8Array {
   return out;
 }
 
+function written(write: ValueWriter, value: unknown): string {
+  const out = new CopyBuffer(4);
+  write(out, value);
+  return out.take().toString('utf8');
+}
+
 describe('COPY text values', () => {
   it('formats decimals exactly from unscaled integers of any size, dropping trailing fractional zeros', () => {
     expect(formatDecimal(394, 2)).toBe('3.94');
@@ -28,6 +37,8 @@ describe('COPY text values', () => {
     expect(formatDecimal(123456789012345678123456n, 6)).toBe('123456789012345678.123456');
     expect(formatDecimal(-99999999999999999999999n, 6)).toBe('-99999999999999999.999999');
     expect(formatDecimal(42, 0)).toBe('42');
+    expect(written(decimalWriter(6), bytesOf(55254862000000n, 11))).toBe('55254862');
+    expect(written(decimalWriter(2), 394n)).toBe('3.94');
   });
 
   it('reads two-complement big-endian decimal bytes of every length, negative ones included', () => {
@@ -38,24 +49,30 @@ describe('COPY text values', () => {
     expect(unscaledFromBytes(new Uint8Array())).toBe(0);
   });
 
-  it('formats times of day from microseconds, keeping every microsecond', () => {
-    expect(formatTimeMicros(0n)).toBe('00:00:00');
-    expect(formatTimeMicros(51_652_186_000n)).toBe('14:20:52.186000');
-    expect(formatTimeMicros(86_399_999_999n)).toBe('23:59:59.999999');
-    expect(() => formatTimeMicros(-1n)).toThrow(RangeError);
+  it('writes times of day from microseconds, keeping every microsecond', () => {
+    expect(written(writeTimeMicros, 0n)).toBe('00:00:00');
+    expect(written(writeTimeMicros, 51_652_186_000n)).toBe('14:20:52.186000');
+    expect(written(writeTimeMicros, 51_652_000_001n)).toBe('14:20:52.000001');
+    expect(written(writeTimeMicros, 86_399_999_999n)).toBe('23:59:59.999999');
+    expect(() => written(writeTimeMicros, -1n)).toThrow(RangeError);
   });
 
-  it('formats dates from days since 1970 and timestamps from microseconds, before 1970 too', () => {
+  it('writes dates from days since 1970 and timestamps from microseconds, before 1970 too', () => {
     expect(formatDateDays(0)).toBe('1970-01-01');
-    expect(formatDateDays(19_297)).toBe('2022-11-01');
-    expect(formatDateDays(-1)).toBe('1969-12-31');
-    expect(formatTimestampMicros(1_667_485_249_962_123n)).toBe('2022-11-03 14:20:49.962123');
-    expect(formatTimestampMicros(-1n)).toBe('1969-12-31 23:59:59.999999');
+    expect(written(dateWriter(), 19_297)).toBe('2022-11-01');
+    expect(written(dateWriter(), -1)).toBe('1969-12-31');
+    expect(written(timestampWriter(), 1_667_485_249_962_123n)).toBe('2022-11-03 14:20:49.962123');
+    expect(written(timestampWriter(), -1n)).toBe('1969-12-31 23:59:59.999999');
   });
 
-  it('escapes exactly the characters COPY text format treats specially', () => {
-    expect(escapeCopyText('plain text, with "quotes" and \'apostrophes\'')).toBe('plain text, with "quotes" and \'apostrophes\'');
-    expect(escapeCopyText('a\tb\nc\rd\\e')).toBe('a\\tb\\nc\\rd\\\\e');
-    expect(escapeCopyText('\\N')).toBe('\\\\N');
+  it('writes integers of either sign', () => {
+    for (const n of [0, 7, 10, -1, -2147483648, 2147483647, 42972]) expect(written(writeInteger, n)).toBe(String(n));
+  });
+
+  it('escapes exactly the bytes COPY text format treats specially, leaving UTF-8 intact', () => {
+    const text = (s: string) => written(writeText, new TextEncoder().encode(s));
+    expect(text('plain, "quoted" and \'Ünïcödé\' ✓')).toBe('plain, "quoted" and \'Ünïcödé\' ✓');
+    expect(text('a\tb\nc\rd\\e')).toBe('a\\tb\\nc\\rd\\\\e');
+    expect(text('\\N')).toBe('\\\\N');
   });
 });

@@ -1,5 +1,7 @@
 import {
   inferMembersSql,
+  loadLocks,
+  openCriticalSectionSql,
   placeholderValue,
   referencedDimensions,
   tableLockKey,
@@ -31,11 +33,25 @@ describe('the loader SQL built from the catalogue', () => {
     expect(tablesTouched(WAREHOUSE_TABLES.dim_staff)).toEqual(['dim_staff']);
   });
 
+  it('holds exclusively what a load writes and shares what it only references, in lock order', () => {
+    const payment = openCriticalSectionSql(WAREHOUSE_TABLES.fact_payment, true, new Set(['dim_date'])).split(';\n');
+    expect(payment).toEqual([
+      ...(['dim_date', 'dim_currency', 'dim_counterparty', 'dim_payment_type', 'dim_transaction', 'fact_payment'] as const).map(
+        (t) => `SELECT ${t === 'dim_date' || t === 'fact_payment' ? 'pg_advisory_xact_lock' : 'pg_advisory_xact_lock_shared'}(1953461349, ${tableLockKey(t)})`,
+      ),
+      'LOCK TABLE "dim_date", "dim_currency", "dim_counterparty", "dim_payment_type", "dim_transaction" IN SHARE MODE',
+      'SET LOCAL session_replication_role = replica',
+    ]);
+    expect(openCriticalSectionSql(WAREHOUSE_TABLES.fact_payment, false).split(';\n')).toHaveLength(6);
+    expect(openCriticalSectionSql(WAREHOUSE_TABLES.dim_staff, true)).toBe(`SELECT pg_advisory_xact_lock(1953461349, ${tableLockKey('dim_staff')})`);
+    expect(loadLocks(WAREHOUSE_TABLES.fact_sales_order).map((l) => l.mode)).toEqual(['shared', 'shared', 'shared', 'shared', 'shared', 'shared', 'exclusive']);
+  });
+
   it('can build an inferred member for every dimension a fact references (NOT NULL text is Unknown, nullable is NULL)', () => {
     for (const fact of FACT_TABLE_NAMES) {
       for (const dimension of referencedDimensions(WAREHOUSE_TABLES[fact])) {
         if (dimension === 'dim_date') continue;
-        expect(() => inferMembersSql(WAREHOUSE_TABLES[fact], dimension)).not.toThrow();
+        expect(() => inferMembersSql(dimension)).not.toThrow();
       }
     }
     expect(placeholderValue({ name: 'city', type: 'varchar', nullable: false })).toBe("'Unknown'");

@@ -1,0 +1,335 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Worker } from 'node:worker_threads';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { LoadRequestedV1 } from '../events/src/load-requested.v1';
+import type { ObjectStore } from '../shared/src/aws/objects';
+import { loadDatabaseConfig } from '../shared/src/config';
+import { ReusableConnection } from '../shared/src/db/connect';
+import { createLogger, createMetrics, setLogSink } from '../shared/src/logging';
+import type { BatchStore } from '../shared/src/state/batch-store';
+import { topology } from '../shared/src/topology';
+import { migrateWarehouse } from '../shared/src/warehouse/migrate';
+import { WAREHOUSE_TABLES, type WarehouseTableName } from '../shared/src/warehouse/tables';
+import { startEmbeddedPostgres } from '../local/src/stack/postgres';
+import { loadFile } from '../services/warehouse-loader/src/load-file';
+import { openParquet } from '../services/warehouse-loader/src/parquet-file';
+import { stagingColumns } from '../services/warehouse-loader/src/staging-columns';
+import { LoaderWarehouse, type ForeignKeyChecksSetting } from '../services/warehouse-loader/src/warehouse-session';
+import type { FromWorker, ToWorker, WorkerData } from './load-worker';
+import { writeContractParquet, writeRawContractParquet, type ContractRow } from '../test/unit/warehouse-loader/contract-parquet';
+
+/**
+ * Benchmark (not a test): load fact_sales_order at scale-100 volume (~1.1M rows) from Parquet files
+ * of 10,000 rows, as the transformer writes them, through the loader's own loadFile (exact Parquet
+ * read, COPY into staging, locked version-guarded append, dim_date extension, foreign keys), and
+ * beside it, in the same run and on the same server, a raw COPY of the same rows (the same COPY
+ * text, file by file) into an empty table with no index. Goal: the loader at least half the raw rate.
+ * The loader runs as the load queue's maximum concurrency of containers, each a worker thread with
+ * its own connection (bench/load-worker.ts). Objects are served from memory: S3 latency is not the
+ * loader's work.
+ * Run alone: node -e "require('tsx/cjs'); require('./bench/load.ts')"
+ *   TOTES_BENCH_ROWS (default 1,100,000), TOTES_BENCH_CONCURRENCY (default: the load queue's maximum
+ *   concurrency), TOTES_BENCH_FK (auto, set-based or trigger).
+ */
+export interface LoadBenchmarkOptions {
+  readonly rows?: number;
+  readonly fileRows?: number;
+  /** Loads at once, each on its own connection (a Lambda container each). */
+  readonly concurrency?: number;
+  readonly foreignKeyChecks?: ForeignKeyChecksSetting;
+  /** An empty database to use; by default a fresh embedded PostgreSQL is started. */
+  readonly url?: string;
+  readonly log?: (line: string) => void;
+}
+
+export interface Rate {
+  readonly rows: number;
+  readonly seconds: number;
+  readonly rowsPerSecond: number;
+}
+
+export interface LoadBenchmarkResult {
+  readonly files: number;
+  readonly concurrency: number;
+  readonly foreignKeyChecks: string;
+  readonly loader: Rate;
+  /** COPY of the same text into an empty heap without indexes: the goal's yardstick. */
+  readonly rawCopy: Rate;
+  /** COPY of the same text into an empty copy of fact_sales_order with its indexes (no foreign keys). */
+  readonly rawCopyIndexed: Rate;
+  readonly ratio: number;
+  readonly metGoal: boolean;
+}
+
+const TABLE: WarehouseTableName = 'fact_sales_order';
+const FIRST_DAY = Date.UTC(2022, 10, 3) / 86_400_000;
+const V = '2022-11-03 14:20:49.962';
+
+/** Deterministic scale-100-like sales facts, in the contract's raw representations. */
+function salesFile(first: number, count: number, total: number): Uint8Array {
+  const col = <T>(f: (i: number) => T) => Array.from({ length: count }, (_, k) => f(first + k));
+  const day = (i: number) => FIRST_DAY + Math.floor((i * 730) / total);
+  // Office hours, millisecond timestamps like the source.
+  const time = (i: number) => (8n * 3_600_000n + BigInt((i * 7_919_993) % 39_600_000)) * 1000n;
+  return writeRawContractParquet(TABLE, {
+    sales_order_id: col((i) => i + 1),
+    created_date: col(day),
+    created_time: col(time),
+    last_updated_date: col(day),
+    last_updated_time: col(time),
+    sales_staff_id: col((i) => 1 + (i % 20)),
+    counterparty_id: col((i) => 1 + ((i * 7) % 20)),
+    units_sold: col((i) => 1000 + ((i * 104_729) % 99_001)),
+    unit_price: col((i) => 200n + BigInt((i * 31) % 201)),
+    currency_id: col((i) => 1 + (i % 3)),
+    design_id: col((i) => 1 + ((i * 13) % 470)),
+    agreed_payment_date: col((i) => day(i) + 1 + (i % 7)),
+    agreed_delivery_date: col((i) => day(i) + 2 + (i % 9)),
+    agreed_delivery_location_id: col((i) => 1 + ((i * 11) % 30)),
+  });
+}
+
+function dimensionRows(): Array<[WarehouseTableName, ContractRow[]]> {
+  const n = (count: number) => Array.from({ length: count }, (_, i) => i + 1);
+  return [
+    ['dim_staff', n(20).map((id) => ({ staff_id: id, first_name: `First${id}`, last_name: `Last${id}`, department_name: 'Sales', location: 'Leeds', email_address: `s${id}@terrifictotes.com`, _version: V }))],
+    ['dim_location', n(30).map((id) => ({ location_id: id, address_line_1: `${id} Road`, address_line_2: null, district: null, city: 'Leeds', postal_code: 'LS1', country: 'UK', phone: '0113', _version: V }))],
+    ['dim_currency', [1, 2, 3].map((id) => ({ currency_id: id, currency_code: ['GBP', 'USD', 'EUR'][id - 1]!, currency_name: ['Pound Sterling', 'US Dollar', 'Euro'][id - 1]!, _version: V }))],
+    ['dim_design', n(470).map((id) => ({ design_id: id, design_name: `Design${id}`, file_location: '/usr', file_name: `d${id}.json`, _version: V }))],
+    [
+      'dim_counterparty',
+      n(20).map((id) => ({
+        counterparty_id: id,
+        counterparty_legal_name: `Counterparty ${id}`,
+        counterparty_legal_address_line_1: `${id} Street`,
+        counterparty_legal_address_line_2: null,
+        counterparty_legal_district: null,
+        counterparty_legal_city: 'Leeds',
+        counterparty_legal_postal_code: 'LS1',
+        counterparty_legal_country: 'UK',
+        counterparty_legal_phone_number: '0113',
+        _version: V,
+      })),
+    ],
+  ];
+}
+
+class MemoryObjects implements Pick<ObjectStore, 'get'> {
+  readonly objects = new Map<string, Uint8Array>();
+  async get(bucket: string, key: string): Promise<Uint8Array> {
+    const body = this.objects.get(`${bucket}/${key}`);
+    if (!body) throw new Error(`no object ${key}`);
+    return body;
+  }
+}
+
+const noBatchStore: Pick<BatchStore, 'recordLoaded'> = { recordLoaded: async () => undefined };
+
+function message(table: WarehouseTableName, index: number, body: Uint8Array, rows: number): LoadRequestedV1 {
+  const batchId = `bench.${table}.${String(index).padStart(5, '0')}`;
+  return {
+    type: 'load-requested',
+    version: 1,
+    fileId: `${batchId}/${table}`,
+    batchId,
+    sourceTable: 'sales_order',
+    targetTable: table,
+    object: { bucket: 'bench', key: `processed/${table}/${batchId}.parquet`, format: 'parquet', bytes: body.byteLength, rows },
+    filesInBatch: 1,
+    createdAt: new Date().toISOString(),
+  };
+}
+
+async function copyText(body: Uint8Array): Promise<string> {
+  let text = '';
+  for await (const block of openParquet(body, stagingColumns(WAREHOUSE_TABLES[TABLE]), 'bench').copyText()) text += block;
+  return text;
+}
+
+async function timeRawCopy(client: pg.Client, table: string, texts: readonly string[], rows: number): Promise<Rate> {
+  const columns = WAREHOUSE_TABLES[TABLE].columns.map((c) => c.name).join(', ');
+  const started = process.hrtime.bigint();
+  for (const text of texts) await pipeline(Readable.from([Buffer.from(text)]), client.query(copyFrom(`COPY ${table} (${columns}) FROM STDIN`)));
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return { rows, seconds, rowsPerSecond: rows / seconds };
+}
+
+/**
+ * Load the files with `concurrency` loader containers, each a worker thread (bench/load-worker.ts)
+ * with its own event loop and connection, pulling files from one queue as Lambda's event source
+ * mapping hands out messages. Returns the wall-clock seconds from the first file to the last commit.
+ */
+async function loadInWorkers(
+  url: string,
+  foreignKeyChecks: ForeignKeyChecksSetting,
+  concurrency: number,
+  messages: readonly LoadRequestedV1[],
+  objects: MemoryObjects,
+): Promise<{ seconds: number; mode: string }> {
+  const queue = [...messages];
+  const workers = Array.from(
+    { length: concurrency },
+    () =>
+      new Worker(path.join(__dirname, 'load-worker.ts'), {
+        workerData: { url, foreignKeyChecks } satisfies WorkerData,
+        execArgv: ['--require', require.resolve('tsx/cjs')],
+      }),
+  );
+  let mode = 'unknown';
+  try {
+    await Promise.all(
+      workers.map(
+        (worker) =>
+          new Promise<void>((resolve, reject) => {
+            worker.once('message', (m: FromWorker) => {
+              if (m.kind === 'ready') {
+                mode = m.foreignKeyChecks;
+                resolve();
+              } else reject(new Error(m.kind === 'failed' ? m.reason : `unexpected ${m.kind}`));
+            });
+            worker.once('error', reject);
+          }),
+      ),
+    );
+    const started = process.hrtime.bigint();
+    await Promise.all(
+      workers.map(
+        (worker) =>
+          new Promise<void>((resolve, reject) => {
+            const next = () => {
+              const message = queue.shift();
+              if (!message) return worker.postMessage({ kind: 'done' } satisfies ToWorker);
+              const body = objects.objects.get(`bench/${message.object.key}`) as Uint8Array;
+              worker.postMessage({ kind: 'file', message, body } satisfies ToWorker);
+            };
+            worker.on('message', (m: FromWorker) => {
+              if (m.kind === 'next') next();
+              else if (m.kind === 'finished') resolve();
+              else if (m.kind === 'failed') reject(new Error(m.reason));
+            });
+            worker.once('error', reject);
+            next();
+          }),
+      ),
+    );
+    return { seconds: Number(process.hrtime.bigint() - started) / 1e9, mode };
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+async function benchmark(url: string, options: LoadBenchmarkOptions, log: (line: string) => void): Promise<LoadBenchmarkResult> {
+  const total = options.rows ?? 1_100_000;
+  const fileRows = options.fileRows ?? 10_000;
+  const concurrency = options.concurrency ?? topology.queues.load?.maxConcurrency ?? 4;
+  const foreignKeyChecks = options.foreignKeyChecks ?? 'auto';
+  setLogSink({ write: () => undefined });
+
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  try {
+    await migrateWarehouse(admin);
+    const objects = new MemoryObjects();
+    const config = loadDatabaseConfig('warehouse', { TOTES_WAREHOUSE_URL: url, TOTES_WAREHOUSE_SSL: 'disable', TOTES_STATEMENT_TIMEOUT_MS: '600000' });
+    const newWarehouse = () => new LoaderWarehouse(new ReusableConnection(config), { foreignKeyChecks, statementTimeoutMs: 600_000 });
+    const deps = (warehouse: LoaderWarehouse) => ({
+      objects,
+      batches: noBatchStore,
+      warehouse,
+      logger: createLogger('warehouse-loader'),
+      metrics: createMetrics('warehouse-loader'),
+    });
+
+    // The dimensions are loaded first, untimed: the steady state, where facts find their members.
+    const dimWarehouse = newWarehouse();
+    let index = 0;
+    for (const [table, rows] of dimensionRows()) {
+      const body = writeContractParquet(table, rows);
+      const m = message(table, index++, body, rows.length);
+      objects.objects.set(`bench/${m.object.key}`, body);
+      await loadFile(m, deps(dimWarehouse));
+    }
+    await dimWarehouse.close();
+
+    log(`writing ${total.toLocaleString('en-GB')} ${TABLE} rows as Parquet files of ${fileRows.toLocaleString('en-GB')} rows…`);
+    const messages: LoadRequestedV1[] = [];
+    const texts: string[] = [];
+    for (let first = 0; first < total; first += fileRows) {
+      const count = Math.min(fileRows, total - first);
+      const body = salesFile(first, count, total);
+      const m = message(TABLE, index++, body, count);
+      objects.objects.set(`bench/${m.object.key}`, body);
+      messages.push(m);
+      texts.push(await copyText(body));
+    }
+
+    const columns = WAREHOUSE_TABLES[TABLE].columns.map((c) => c.name).join(', ');
+    await admin.query(`CREATE TABLE bench_raw AS SELECT ${columns} FROM ${TABLE} WITH NO DATA`);
+    await admin.query(`CREATE TABLE bench_raw_indexed (LIKE ${TABLE} INCLUDING ALL)`);
+    await admin.query('CHECKPOINT');
+    log('raw COPY into an empty table…');
+    const rawCopy = await timeRawCopy(admin, 'bench_raw', texts, total);
+    await admin.query('CHECKPOINT');
+    log('raw COPY into an empty copy of the fact table with its indexes…');
+    const rawCopyIndexed = await timeRawCopy(admin, 'bench_raw_indexed', texts, total);
+    await admin.query('DROP TABLE bench_raw, bench_raw_indexed');
+    await admin.query('CHECKPOINT');
+
+    log(`loader, ${concurrency} at once…`);
+    const { seconds, mode } = await loadInWorkers(url, foreignKeyChecks, concurrency, messages, objects);
+    const { rows } = await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${TABLE}`);
+    if (rows[0]?.n !== total) throw new Error(`the loader left ${rows[0]?.n} rows in ${TABLE}, not ${total}`);
+
+    const loader = { rows: total, seconds, rowsPerSecond: total / seconds };
+    const ratio = loader.rowsPerSecond / rawCopy.rowsPerSecond;
+    return { files: messages.length, concurrency, foreignKeyChecks: mode, loader, rawCopy, rawCopyIndexed, ratio, metGoal: ratio >= 0.5 };
+  } finally {
+    await admin.end();
+  }
+}
+
+export async function runLoadBenchmark(options: LoadBenchmarkOptions = {}): Promise<LoadBenchmarkResult> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  if (options.url) return benchmark(options.url, options, log);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'totes-bench-load-'));
+  const postgres = await startEmbeddedPostgres({ dir, log: () => undefined });
+  try {
+    await postgres.ensureDatabase('bench_load');
+    return await benchmark(postgres.url('bench_load'), options, log);
+  } finally {
+    await postgres.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const rate = (r: Rate) => `${r.seconds.toFixed(1)} s, ${Math.round(r.rowsPerSecond).toLocaleString('en-GB')} rows/s`;
+
+export function formatLoadBenchmark(r: LoadBenchmarkResult): string {
+  return [
+    `load ${TABLE}: ${r.loader.rows.toLocaleString('en-GB')} rows in ${r.files} files, ${r.concurrency} loads at once, foreign keys checked ${r.foreignKeyChecks}`,
+    `  loader:                          ${rate(r.loader)}`,
+    `  raw COPY, empty table:           ${rate(r.rawCopy)}`,
+    `  raw COPY, empty indexed copy:    ${rate(r.rawCopyIndexed)}`,
+    `  loader / raw COPY: ${(r.ratio * 100).toFixed(0)}%; goal at least 50%: ${r.metGoal ? 'met' : 'NOT met'}`,
+  ].join('\n');
+}
+
+// Run when this file is the program, or required from `node -e` (no main module); not when imported.
+if (require.main === module || require.main === undefined) {
+  const env = process.env;
+  runLoadBenchmark({
+    ...(env.TOTES_BENCH_ROWS ? { rows: Number(env.TOTES_BENCH_ROWS) } : {}),
+    ...(env.TOTES_BENCH_CONCURRENCY ? { concurrency: Number(env.TOTES_BENCH_CONCURRENCY) } : {}),
+    ...(env.TOTES_BENCH_FK ? { foreignKeyChecks: env.TOTES_BENCH_FK as ForeignKeyChecksSetting } : {}),
+  })
+    .then((r) => console.log(formatLoadBenchmark(r)))
+    .catch((err: unknown) => {
+      console.error(err instanceof Error ? err.message : String(err));
+      process.exitCode = 1;
+    });
+}
