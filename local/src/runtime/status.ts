@@ -29,6 +29,11 @@ export interface TableProgress {
   readonly extractedUpTo: string | undefined;
   /** The detector's recorded problem with this table, if any. */
   readonly error: string | undefined;
+  /**
+   * How far extraction trails the source, in seconds: the newest last_updated in the source minus
+   * the newest extracted (0 when caught up). Undefined when the source is not reachable.
+   */
+  readonly behindSeconds?: number;
 }
 
 export interface QueueDepthStatus {
@@ -155,18 +160,46 @@ export async function warehouseCounts(warehouseUrl: string): Promise<Array<{ tab
   }
 }
 
+/** The newest last_updated of every source table, as PostgreSQL renders it in JSON (µs). */
+export async function sourceNewest(sourceUrl: string): Promise<Map<string, string>> {
+  const client = new pg.Client({ connectionString: sourceUrl });
+  await client.connect();
+  try {
+    // Table names come from the closed source catalogue.
+    const sql = SOURCE_TABLE_NAMES.map((t) => `SELECT '${t}' AS t, to_json(max(last_updated)) #>> '{}' AS newest FROM ${quoteIdent(t)}`).join(' UNION ALL ');
+    const { rows } = await client.query<{ t: string; newest: string | null }>(sql);
+    return new Map(rows.filter((r) => r.newest).map((r) => [r.t, r.newest as string]));
+  } finally {
+    await client.end();
+  }
+}
+
+/** Seconds between two source timestamps ("YYYY-MM-DDTHH:MM:SS.ffffff", no zone: compared as UTC). */
+function secondsBetween(from: string, to: string): number {
+  return (Date.parse(`${to.slice(0, 23)}Z`) - Date.parse(`${from.slice(0, 23)}Z`)) / 1000;
+}
+
 export async function gatherStatus(deps: {
   sqs: SQSClient;
   dynamo: DynamoDBDocumentClient;
   stateTable: string;
   queues: readonly QueueStatus[];
   warehouseUrl: string | undefined;
+  sourceUrl?: string | undefined;
 }): Promise<StatusSnapshot> {
-  const [items, errors, queues, warehouse] = await Promise.all([
+  const [items, errors, queues, warehouse, newest] = await Promise.all([
     batchItems(deps.dynamo, deps.stateTable),
     watermarkErrors(deps.dynamo, deps.stateTable),
     queueDepths(deps.sqs, deps.queues),
     deps.warehouseUrl ? warehouseCounts(deps.warehouseUrl) : Promise.resolve([]),
+    deps.sourceUrl ? sourceNewest(deps.sourceUrl).catch(() => undefined) : Promise.resolve(undefined),
   ]);
-  return { at: new Date(), tables: summariseBatches(items, errors), queues, warehouse };
+  const tables = summariseBatches(items, errors).map((t) => {
+    if (!newest) return t;
+    const sourceNewestRow = newest.get(t.table);
+    if (!sourceNewestRow) return { ...t, behindSeconds: 0 };
+    const behind = t.extractedUpTo ? Math.max(0, secondsBetween(t.extractedUpTo, sourceNewestRow)) : Number.POSITIVE_INFINITY;
+    return { ...t, behindSeconds: behind };
+  });
+  return { at: new Date(), tables, queues, warehouse };
 }

@@ -28,6 +28,7 @@ export interface OpsTarget {
   readonly stateTable: string;
   readonly queues: readonly OpsQueue[];
   readonly warehouseUrl: string | undefined;
+  readonly sourceUrl?: string | undefined;
   close(): Promise<void>;
 }
 
@@ -53,6 +54,7 @@ export async function openTarget(options: TargetOptions, out: Output): Promise<O
       stateTable: resources.stateTable,
       queues: resources.queues,
       warehouseUrl: running.warehouseUrl,
+      sourceUrl: running.sourceUrl,
       close: async () => undefined,
     };
   }
@@ -63,6 +65,7 @@ export async function openTarget(options: TargetOptions, out: Output): Promise<O
     stateTable: session.stack.resources.stateTable,
     queues: session.stack.resources.queues,
     warehouseUrl: session.stack.warehouse.url,
+    sourceUrl: session.stack.source.url,
     close: () => session.close(),
   };
 }
@@ -94,9 +97,12 @@ export function renderStatus(s: StatusSnapshot): string[] {
     const seconds = Math.max(0, Math.round((s.at.getTime() - Date.parse(iso)) / 1000));
     return seconds < 120 ? `${seconds} s ago` : seconds < 7200 ? `${Math.round(seconds / 60)} min ago` : `${Math.round(seconds / 3600)} h ago`;
   };
+  // How far extraction trails the source's newest change; '—' when the source is not reachable.
+  const behind = (seconds: number | undefined) =>
+    seconds === undefined ? '—' : seconds === Number.POSITIVE_INFINITY ? 'not started' : seconds < 1 ? 'caught up' : seconds < 120 ? `${Math.round(seconds)} s` : `${Math.round(seconds / 60)} min`;
   const queue = new Map(s.queues.map((q) => [q.logicalName, q]));
   const lines = formatTable(
-    ['source table', 'batches', 'rows', 'loaded', 'pending', 'late', 'quarantined', 'queue', 'dlq', 'last batch', 'up to', 'problem'],
+    ['source table', 'batches', 'rows', 'loaded', 'pending', 'late', 'quarantined', 'queue', 'dlq', 'behind', 'last batch', 'up to', 'problem'],
     s.tables.map((t) => {
       const q = queue.get(`transform-${t.table}`);
       return [
@@ -109,6 +115,7 @@ export function renderStatus(s: StatusSnapshot): string[] {
         t.quarantined,
         (q?.waiting ?? 0) + (q?.inFlight ?? 0),
         q?.dlq ?? 0,
+        behind(t.behindSeconds),
         ago(t.lastExtractedAt),
         t.extractedUpTo?.replace('T', ' ').slice(0, 19) ?? '—',
         t.error ?? '',
@@ -128,7 +135,13 @@ export function renderStatus(s: StatusSnapshot): string[] {
 export async function statusCommand(options: TargetOptions, out: Output): Promise<number> {
   const target = await openTarget(options, out);
   try {
-    const snapshot = await gatherStatus({ ...target.clients, stateTable: target.stateTable, queues: target.queues, warehouseUrl: target.warehouseUrl });
+    const snapshot = await gatherStatus({
+      ...target.clients,
+      stateTable: target.stateTable,
+      queues: target.queues,
+      warehouseUrl: target.warehouseUrl,
+      sourceUrl: target.sourceUrl,
+    });
     out.info(`Status of ${target.description}:`);
     for (const line of renderStatus(snapshot)) out.info(line);
     return 0;

@@ -58,7 +58,13 @@ export async function up(options: UpOptions, out: Output): Promise<number> {
       if (drawing) return;
       drawing = true;
       try {
-        const snapshot = await gatherStatus({ ...stack.clients, stateTable: stack.resources.stateTable, queues: stack.resources.queues, warehouseUrl: stack.warehouse.url });
+        const snapshot = await gatherStatus({
+          ...stack.clients,
+          stateTable: stack.resources.stateTable,
+          queues: stack.resources.queues,
+          warehouseUrl: stack.warehouse.url,
+          sourceUrl: stack.source.url,
+        });
         out.live([
           `totes up · running ${formatDuration(Date.now() - started)} · ${invocations} invocations${simulator ? ` · ${simulator.changes()} simulated change(s)` : ''}`,
           ...renderStatus(snapshot),
