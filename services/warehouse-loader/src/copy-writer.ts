@@ -67,11 +67,36 @@ export class CopyBuffer {
     } while (v > 0);
   }
 
-  /** Two digits, zero-padded. */
-  twoDigits(value: number): void {
-    this.ensure(2);
-    this.buffer[this.position++] = 0x30 + Math.floor(value / 10);
-    this.buffer[this.position++] = 0x30 + (value % 10);
+  /** Microseconds since midnight (0 to 86,400,000,000) as HH:MM:SS[.ffffff]. */
+  timeOfDay(micros: number): void {
+    this.ensure(15);
+    const b = this.buffer;
+    let p = this.position;
+    const fraction = micros % 1_000_000;
+    const seconds = (micros - fraction) / 1_000_000;
+    const s = seconds % 60;
+    const minutes = (seconds - s) / 60;
+    const m = minutes % 60;
+    const h = (minutes - m) / 60;
+    b[p++] = 0x30 + ((h / 10) | 0);
+    b[p++] = 0x30 + (h % 10);
+    b[p++] = 0x3a;
+    b[p++] = 0x30 + ((m / 10) | 0);
+    b[p++] = 0x30 + (m % 10);
+    b[p++] = 0x3a;
+    b[p++] = 0x30 + ((s / 10) | 0);
+    b[p++] = 0x30 + (s % 10);
+    if (fraction !== 0) {
+      b[p++] = 0x2e;
+      let f = fraction;
+      for (let i = 5; i >= 0; i--) {
+        const digit = f % 10;
+        b[p + i] = 0x30 + digit;
+        f = (f - digit) / 10;
+      }
+      p += 6;
+    }
+    this.position = p;
   }
 
   /** UTF-8 text bytes with COPY's special bytes escaped (none occurs inside a multi-byte UTF-8 sequence). */
@@ -113,29 +138,8 @@ export const writeText: ValueWriter = (out, v) => out.escapedText(v as Uint8Arra
 export const writeTimeMicros: ValueWriter = (out, v) => {
   const us = Number(v as bigint);
   if (!Number.isInteger(us) || us < 0 || us > 86_400_000_000) throw new RangeError(`${String(v)} µs is not a time of day`);
-  const fraction = us % 1_000_000;
-  const seconds = (us - fraction) / 1_000_000;
-  const s = seconds % 60;
-  const minutes = (seconds - s) / 60;
-  const m = minutes % 60;
-  out.twoDigits((minutes - m) / 60);
-  out.byte(0x3a);
-  out.twoDigits(m);
-  out.byte(0x3a);
-  out.twoDigits(s);
-  if (fraction !== 0) {
-    out.byte(0x2e);
-    // Six digits, zero-padded.
-    let f = fraction;
-    for (let i = 5; i >= 0; i--) {
-      const digit = f % 10;
-      f = (f - digit) / 10;
-      scratch[i] = 0x30 + digit;
-    }
-    out.bytes(scratch);
-  }
+  out.timeOfDay(us);
 };
-const scratch = new Uint8Array(6);
 
 /** A date writer remembering the bytes of each date it met (few distinct dates per file). */
 export function dateWriter(): ValueWriter {

@@ -13,8 +13,10 @@ import {
   inferMembersSql,
   mergeDimensionSql,
   openCriticalSectionSql,
+  insertFactsSql,
   referencedDimensions,
   referencingColumns,
+  savepointAndCheckIdsSql,
 } from './merge-sql';
 import { openParquet, type ParquetContents } from './parquet-file';
 import { ensureStagingTable, stageFile } from './stage-file';
@@ -207,12 +209,34 @@ async function mergeDimension(session: LoaderSession, table: DimensionTable): Pr
   return { counts: { inserted: row.inserted, updated: row.updated }, inferredMembers: 0, datesAdded: 0 };
 }
 
+/**
+ * Append the staged facts. When the table holds no row with a source id in the file's range (a
+ * first load, new orders), a plain INSERT does it without ON CONFLICT's per-row speculative
+ * insertion; a version repeated inside the file rolls that back to the savepoint, and ON CONFLICT
+ * DO NOTHING does it instead, as it does whenever the ranges overlap. Returns the rows appended.
+ */
+async function append(session: LoaderSession, table: FactTable): Promise<number> {
+  const { client } = session;
+  const results = (await client.query(savepointAndCheckIdsSql(table))) as unknown as Array<{ rows: Array<{ overlaps: boolean }> }>;
+  if (!results[1]?.rows[0]?.overlaps) {
+    try {
+      return (await client.query(insertFactsSql(table))).rowCount ?? 0;
+    } catch (err) {
+      if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+      await client.query('ROLLBACK TO SAVEPOINT append_new_facts');
+    }
+  }
+  return (await client.query(appendFactsSql(table))).rowCount ?? 0;
+}
+
+const UNIQUE_VIOLATION = '23505';
+
 /** The distinct keys of each dimension the staged facts reference, gathered while they streamed. */
 function referencedKeys(table: FactTable, contents: ParquetContents): Map<DimensionTableName, string[]> {
   return new Map(
     referencedDimensions(table).map((dimension) => {
       const values = new Set<string>();
-      for (const column of referencingColumns(table, dimension)) for (const v of contents.distinct.get(column.name) ?? []) values.add(v);
+      for (const column of referencingColumns(table, dimension)) for (const v of contents.distinct(column.name)) values.add(v);
       return [dimension, [...values]] as const;
     }),
   );
@@ -241,8 +265,7 @@ async function appendFacts(
     if (dimension === 'dim_date') datesAdded += (await client.query(EXTEND_DIM_DATE_SQL, [referenced])).rowCount ?? 0;
     else inferredMembers += (await client.query(inferMembersSql(dimension), [dimension, referenced])).rowCount ?? 0;
   }
-  const appended = await client.query(appendFactsSql(table));
-  return { counts: { inserted: appended.rowCount ?? 0, updated: 0 }, inferredMembers, datesAdded };
+  return { counts: { inserted: await append(session, table), updated: 0 }, inferredMembers, datesAdded };
 }
 
 /** The dimensions some of whose referenced keys are missing, with how many are missing. */

@@ -220,15 +220,36 @@ export function checkReferencesSql(dimensions: readonly DimensionTableName[]): s
   return `SELECT ${outputs.join(',\n  ')}`;
 }
 
-/** Append every fact version not already present (the version unique index of migration 0002). */
+/**
+ * Append every fact version not already present (the version unique index of migration 0002), in
+ * the file's order: appends to one fact table take turns (the locks above), so no ordering is
+ * needed against a concurrent append, and sorting cost about a tenth of the insert.
+ */
 export function appendFactsSql(table: FactTable): string {
-  const columns = table.columns.map((c) => q(c.name));
   const versionKey = [table.naturalKey, 'last_updated_date', 'last_updated_time'].map(q).join(', ');
-  return `
-INSERT INTO ${q(table.name)} (${columns.join(', ')})
-SELECT ${columns.join(', ')} FROM ${stagingTable(table.name)}
-ORDER BY ${versionKey}
-ON CONFLICT (${versionKey}) DO NOTHING`;
+  return `${insertFactsSql(table)}\nON CONFLICT (${versionKey}) DO NOTHING`;
+}
+
+/**
+ * The same append without ON CONFLICT: about a third cheaper (no speculative insertion per row),
+ * for a file none of whose source ids the table holds yet. A version repeated inside the file then
+ * fails with a unique violation, and the loader falls back to appendFactsSql.
+ */
+export function insertFactsSql(table: FactTable): string {
+  const columns = table.columns.map((c) => q(c.name)).join(', ');
+  return `INSERT INTO ${q(table.name)} (${columns})\nSELECT ${columns} FROM ${stagingTable(table.name)}`;
+}
+
+/**
+ * Sets a savepoint, then answers whether the fact table holds any row whose source id lies within
+ * the staged file's range of ids: when it holds none (a first load, new orders), no staged version
+ * can already be there. Simple query protocol, no parameters.
+ */
+export function savepointAndCheckIdsSql(table: FactTable): string {
+  const id = q(table.naturalKey);
+  const stage = stagingTable(table.name);
+  return `SAVEPOINT append_new_facts;
+SELECT EXISTS (SELECT 1 FROM ${q(table.name)} f WHERE f.${id} BETWEEN (SELECT min(${id}) FROM ${stage}) AND (SELECT max(${id}) FROM ${stage})) AS overlaps`;
 }
 
 // ---------- Bookkeeping ----------

@@ -19,11 +19,11 @@ import type { StagingColumn, StagingColumnType } from './staging-columns';
 export interface ParquetContents {
   readonly rows: number;
   /**
-   * The distinct non-NULL values (as COPY text) of the columns named when the file was opened, as
-   * of the last complete pass of `copyText`: the dimension keys a fact file references, gathered
-   * while its rows stream, so the database need not aggregate them.
+   * The distinct non-NULL values, as PostgreSQL text ('42', '2024-03-31'), of a column named when
+   * the file was opened, as of the last complete pass of `copyText`: the dimension keys a fact file
+   * references, gathered while its rows stream, so the database need not aggregate them.
    */
-  readonly distinct: ReadonlyMap<string, ReadonlySet<string>>;
+  distinct(column: string): string[];
   /** The rows as COPY text lines (UTF-8), in `columns` order, a block of lines at a time. */
   copyText(): AsyncGenerator<Buffer>;
 }
@@ -140,18 +140,10 @@ export function checkColumns(metadata: FileMetaData, columns: readonly StagingCo
   if (extra) throw new LoadFileError(`${label} has the column ${extra.element.name}, which its target table does not have.`);
 }
 
-/** The COPY text of a key value (int or date keys: what dimension keys are). */
+/** PostgreSQL's text of a key value (dimension keys are ints or dates). */
 function keyText(column: StagingColumn): (value: unknown) => string {
   if (column.type === 'int') return (v) => String(v);
-  if (column.type === 'date') {
-    const cache = new Map<number, string>();
-    return (v) => {
-      const days = v as number;
-      let text = cache.get(days);
-      if (text === undefined) cache.set(days, (text = formatDateDays(days)));
-      return text;
-    };
-  }
+  if (column.type === 'date') return (v) => formatDateDays(v as number);
   throw new Error(`${column.name} (${column.type}) is not a key column`);
 }
 
@@ -209,19 +201,24 @@ export function openParquet(bytes: Uint8Array, columns: readonly StagingColumn[]
   const elements = new Map(parquetSchema(metadata).children.map((c) => [c.element.name, c.element]));
   const exact = rawMetadata(metadata);
   const rows = Number(metadata.num_rows);
-  const distinct = new Map(distinctColumns.map((name) => [name, new Set<string>()]));
+  // Raw values (ints, DATE day numbers) while streaming; text only for the few distinct ones.
+  const seenValues = new Map(distinctColumns.map((name) => [name, new Set<unknown>()]));
   return {
     rows,
-    distinct,
+    distinct(column) {
+      const values = seenValues.get(column);
+      const spec = columns.find((c) => c.name === column);
+      if (!values || !spec) throw new Error(`${column} was not named as a key column when ${label} was opened`);
+      return [...values].map(keyText(spec));
+    },
     async *copyText() {
       const writers = columns.map((c) => {
         const write = writerFor(c, elements.get(c.name) as SchemaElement);
-        const seen = distinct.get(c.name);
+        const seen = seenValues.get(c.name);
         if (!seen) return write;
         seen.clear();
-        const text = keyText(c);
         return (out: CopyBuffer, v: unknown) => {
-          if (v !== null && v !== undefined) seen.add(text(v));
+          if (v !== null && v !== undefined) seen.add(v);
           write(out, v);
         };
       });
