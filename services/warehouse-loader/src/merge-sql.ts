@@ -187,7 +187,8 @@ export function placeholderValue(column: WarehouseColumn): string {
 /**
  * Inferred members (ARCHITECTURE decision 4): each referenced key the dimension does not hold yet
  * gets a placeholder row, recorded as inferred with the lowest possible version, so the real row
- * replaces it whenever it arrives. $1 = dimension name, $2 = the referenced keys.
+ * replaces it whenever it arrives (a version recorded for a key whose row is gone, deleted outside
+ * the pipeline, no longer describes anything). $1 = dimension name, $2 = the referenced keys.
  * Row count = members created.
  */
 export function inferMembersSql(dimension: Exclude<DimensionTableName, 'dim_date'>): string {
@@ -205,7 +206,7 @@ WITH created AS (
 )
 INSERT INTO pipeline.dimension_version (dimension, key, version, inferred)
 SELECT $1::text, key::text, '-infinity'::timestamp, true FROM created
-ON CONFLICT (dimension, key) DO NOTHING`;
+ON CONFLICT (dimension, key) DO UPDATE SET version = EXCLUDED.version, inferred = true`;
 }
 
 /**

@@ -8,12 +8,14 @@ import type { WarehouseTableName } from '@totes/shared/warehouse/tables';
  * How the loader makes sure every fact's foreign keys hold:
  *  - 'trigger': PostgreSQL's own foreign-key triggers check each inserted row (a lookup per row
  *    and per foreign key: nine per sales fact).
- *  - 'set-based': the loader checks and locks every referenced dimension row in one statement per
- *    dimension (the same FOR KEY SHARE lock the trigger takes) and then inserts with
+ *  - 'set-based': the loader checks every referenced key in one statement per load, under a
+ *    SHARE lock on each referenced dimension (no writer outside the pipeline can delete or re-key
+ *    a row until the commit; the advisory locks order the pipeline's own writers), adds what is
+ *    missing (dates, inferred members), and then inserts with
  *    session_replication_role = replica for that transaction only, which skips the per-row
- *    triggers. Measured on this project's bench: about 6x faster for fact_sales_order. Needs the
- *    right to set session_replication_role (superuser, rds_superuser, or on PostgreSQL 15+
- *    `GRANT SET ON PARAMETER session_replication_role`).
+ *    triggers. Measured by bench/load.ts (1.1M fact_sales_order rows, 4 loads at once): 195,000
+ *    rows/s against 23,000 with the triggers. Needs the right to set session_replication_role
+ *    (superuser, or on PostgreSQL 15+ `GRANT SET ON PARAMETER session_replication_role TO <role>`).
  *  - 'auto': 'set-based' when the loader's role may set the parameter, else 'trigger'.
  * The constraints stay declared and enforced for every other writer either way.
  */

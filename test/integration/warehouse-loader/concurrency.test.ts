@@ -1,6 +1,7 @@
 import pg from 'pg';
-import { counterparties, dates, payments, salesOrders, staff } from './fixtures';
-import { LoaderHarness, createTestDatabase, danglingReferences, dumpWarehouse, withClient, type LoaderFile, type TestDatabase } from './harness';
+import { LOCK_NAMESPACE, tableLockKey } from '../../../services/warehouse-loader/src/merge-sql';
+import { counterparties, currencies, dates, designs, locations, payments, salesOrders, staff } from './fixtures';
+import { LoaderHarness, createTestDatabase, danglingReferences, dumpWarehouse, logLines, withClient, type LoaderFile, type TestDatabase } from './harness';
 import type { ContractRow } from '../../unit/warehouse-loader/contract-parquet';
 
 /** A staff image per key 1..5 at a version; `tag` marks which file a value came from. */
@@ -134,6 +135,51 @@ describe('warehouse-loader: concurrent loads and lost connections', () => {
       await blocker.end();
       await observer.end();
       await warehouse.close();
+    }
+  });
+});
+
+describe('warehouse-loader: a referenced row deleted while a load waits for its locks', () => {
+  it('rolls back, tries again holding that dimension to itself, and loads with an inferred member', async () => {
+    const harness = await LoaderHarness.create();
+    const db = await createTestDatabase('loader_retry');
+    const warehouse = harness.warehouse(db);
+    const blocker = await withClientOpen(db);
+    const observer = await withClientOpen(db);
+    try {
+      for (const [table, rows] of [
+        ['dim_staff', staff],
+        ['dim_counterparty', counterparties],
+        ['dim_currency', currencies],
+        ['dim_design', designs],
+        ['dim_location', locations],
+      ] as const) {
+        await harness.load(await harness.file(table, rows), warehouse);
+      }
+      // Another transaction holds the fact table's lock: the load checks its references, then waits.
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, tableLockKey('fact_sales_order')]);
+      logLines.length = 0;
+      const load = harness.load(await harness.file('fact_sales_order', [salesOrders[2]!]), warehouse);
+      await waitForBlockedLoader(observer, db.name);
+      // Meanwhile, a writer outside the pipeline deletes the design the facts reference.
+      await blocker.query('DELETE FROM dim_design WHERE design_id = 1');
+      await blocker.query('COMMIT');
+
+      const result = await load;
+      expect(result.retries).toBe(1);
+      expect(result.inferredMembers).toBe(1);
+      expect(logLines.filter((l) => l.message === 'load transaction retried')).toHaveLength(1);
+      expect((await observer.query(`SELECT design_name FROM dim_design WHERE design_id = 1`)).rows).toEqual([{ design_name: 'Unknown' }]);
+      expect(await danglingReferences(db)).toEqual([]);
+      // The design's real row, redelivered with its old version, replaces the placeholder.
+      await harness.load(await harness.file('dim_design', designs), warehouse);
+      expect((await observer.query(`SELECT design_name FROM dim_design WHERE design_id = 1`)).rows).toEqual([{ design_name: 'Wooden' }]);
+    } finally {
+      await blocker.end();
+      await observer.end();
+      await warehouse.close();
+      await db.drop();
     }
   });
 });
