@@ -80,7 +80,8 @@ export async function loadFile(message: LoadRequestedV1, deps: LoaderDependencie
   const label = `s3://${message.object.bucket}/${message.object.key} (${table.name})`;
   const bytes = await deps.objects.get(message.object.bucket, message.object.key);
   // A fact file's referenced dimension keys are gathered while its rows stream into staging.
-  const keyColumns = table.kind === 'fact' ? table.columns.filter((c) => c.references).map((c) => c.name) : [];
+  // (and a dim_date file's days, whose years the calendar then holds whole).
+  const keyColumns = table.kind === 'fact' ? table.columns.filter((c) => c.references).map((c) => c.name) : table.name === 'dim_date' ? [table.key] : [];
   const contents = openParquet(bytes, stagingColumns(table), label, keyColumns);
   if (contents.rows !== message.object.rows) {
     throw new LoadFileError(`${label} holds ${contents.rows} rows but its load message says ${message.object.rows}.`);
@@ -179,7 +180,7 @@ async function merge(
   let outcome: Omit<MergeOutcome, 'counts'> & { counts: Omit<LoadCounts, 'skipped'> };
   if (table.kind === 'dimension') {
     await client.query(openCriticalSectionSql(table, false));
-    outcome = await mergeDimension(session, table);
+    outcome = await mergeDimension(session, table, contents);
   } else {
     const keys = referencedKeys(table, contents);
     // The dimensions this load must write (missing dates or members) decide which locks it holds
@@ -203,10 +204,17 @@ async function merge(
   return { ...outcome, counts };
 }
 
-async function mergeDimension(session: LoaderSession, table: DimensionTable): Promise<Omit<MergeOutcome, 'counts'> & { counts: Omit<LoadCounts, 'skipped'> }> {
+async function mergeDimension(
+  session: LoaderSession,
+  table: DimensionTable,
+  contents: ParquetContents,
+): Promise<Omit<MergeOutcome, 'counts'> & { counts: Omit<LoadCounts, 'skipped'> }> {
   const { rows } = await session.client.query<{ inserted: number; updated: number }>(mergeDimensionSql(table), [table.name]);
   const row = rows[0] ?? { inserted: 0, updated: 0 };
-  return { counts: { inserted: row.inserted, updated: row.updated }, inferredMembers: 0, datesAdded: 0 };
+  // The calendar holds whole years, whichever of a dim_date file or a fact referencing its days
+  // comes first (so the warehouse does not depend on the order files arrive in).
+  const datesAdded = table.name === 'dim_date' ? ((await session.client.query(EXTEND_DIM_DATE_SQL, [contents.distinct(table.key)])).rowCount ?? 0) : 0;
+  return { counts: { inserted: row.inserted, updated: row.updated }, inferredMembers: 0, datesAdded };
 }
 
 /**

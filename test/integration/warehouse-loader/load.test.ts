@@ -132,6 +132,24 @@ describe('warehouse-loader: loading processed files', () => {
     });
   });
 
+  it('holds the same calendar whether a dim_date file or the facts referencing its days arrive first', async () => {
+    const days = ['2025-01-06', '2025-01-07', '2025-01-08'];
+    const calendar = await harness.file(
+      'dim_date',
+      days.map((date_id, i) => ({ date_id, year: 2025, month: 1, day: 6 + i, day_of_week: 1 + i, day_name: ['Monday', 'Tuesday', 'Wednesday'][i]!, month_name: 'January', quarter: 1, _version: V1 })),
+    );
+    const facts = await harness.file('fact_sales_order', [
+      { ...salesOrders[0]!, created_date: days[0]!, last_updated_date: days[0]!, agreed_delivery_date: days[1]!, agreed_payment_date: days[2]! },
+    ]);
+    const [calendarFirst, factsFirst] = [await newDatabase(), await newDatabase()];
+    await loadAll(calendarFirst, [calendar, facts]);
+    await loadAll(factsFirst, [facts, calendar]);
+    expect(await dumpWarehouse(calendarFirst)).toEqual(await dumpWarehouse(factsFirst));
+    await withClient(calendarFirst, async (c) => {
+      expect((await c.query(`SELECT count(*)::int AS n FROM dim_date WHERE year = 2025`)).rows).toEqual([{ n: 365 }]);
+    });
+  });
+
   it('ignores a late, older version of a dimension row', async () => {
     const db = await newDatabase();
     const current = await harness.file('dim_location', [{ ...locations[0]!, city: 'Leeds', _version: V2 }]);
