@@ -11,9 +11,9 @@ import {
   appendFactsSql,
   checkReferencesSql,
   inferMembersSql,
+  insertFactsSql,
   mergeDimensionSql,
   openCriticalSectionSql,
-  insertFactsSql,
   referencedDimensions,
   referencingColumns,
   savepointAndCheckIdsSql,
@@ -35,8 +35,9 @@ import type { LoaderSession, Warehouse } from './warehouse-session';
  *     that are missing and every version not yet present is appended; and the file is recorded in
  *     pipeline.loaded_file;
  *  4. after COMMIT, the batch's DynamoDB record counts the file (idempotent).
- * A serialization failure or deadlock retries the transaction; any other database error discards
- * the connection and fails the message (SQS retries it, then the DLQ holds it).
+ * A serialization failure or deadlock retries the transaction (with backoff, a few times); any other
+ * database error discards the connection and fails the message (SQS retries it, then the DLQ holds
+ * it). A delivery of a file that a concurrent delivery loaded first rolls back and is a no-op too.
  */
 export interface LoaderDependencies {
   readonly objects: Pick<ObjectStore, 'get'>;
@@ -55,9 +56,9 @@ export interface LoadResult {
   readonly rows: number;
   /** Placeholder dimension rows created for keys the facts reference (fact files only). */
   readonly inferredMembers: number;
-  /** Dates added to dim_date (fact files only). */
+  /** Days added to the dim_date calendar (fact and dim_date files). */
   readonly datesAdded: number;
-  /** Transactions retried after a serialization failure or deadlock. */
+  /** Transactions retried (a serialization failure, a deadlock, a referenced row gone meanwhile). */
   readonly retries: number;
 }
 
@@ -79,8 +80,8 @@ export async function loadFile(message: LoadRequestedV1, deps: LoaderDependencie
 
   const label = `s3://${message.object.bucket}/${message.object.key} (${table.name})`;
   const bytes = await deps.objects.get(message.object.bucket, message.object.key);
-  // A fact file's referenced dimension keys are gathered while its rows stream into staging.
-  // (and a dim_date file's days, whose years the calendar then holds whole).
+  // A fact file's referenced dimension keys are gathered while its rows stream into staging (and a
+  // dim_date file's days, whose years the calendar then holds whole).
   const keyColumns = table.kind === 'fact' ? table.columns.filter((c) => c.references).map((c) => c.name) : table.name === 'dim_date' ? [table.key] : [];
   const contents = openParquet(bytes, stagingColumns(table), label, keyColumns);
   if (contents.rows !== message.object.rows) {

@@ -155,12 +155,13 @@ function keysParameter(dimension: DimensionTableName, n: number): string {
 }
 
 /**
- * dim_date holds every date a fact references (SPEC §3). It is a calendar: when a fact references
- * a date it lacks, the loader adds every missing day of that date's calendar year, each row
- * computed from the date itself: ISO day of week (1 = Monday), English day and month names ('FM'
- * drops to_char's padding; without 'TM' the names are English whatever the server's locale),
- * quarter 1-4. A year at a time, a load adds days about once a year instead of with every batch,
- * so loads rarely need dim_date to themselves. $1 = the referenced dates. Row count = days added.
+ * dim_date holds every date a fact references (SPEC §3). It is a calendar of whole years: for each
+ * date a fact file (or a dim_date file) brings, the loader adds every missing day of that date's
+ * year, each row computed from the date itself: ISO day of week (1 = Monday), English day and
+ * month names ('FM' drops to_char's padding; without 'TM' the names are English whatever the
+ * server's locale), quarter 1-4. A year at a time, loads add days about once a year instead of
+ * with every batch, so they rarely need dim_date to themselves; and the calendar is the same
+ * whatever order the files arrive in. $1 = the dates. Row count = days added.
  */
 export const EXTEND_DIM_DATE_SQL = `
 INSERT INTO dim_date (date_id, year, month, day, day_of_week, day_name, month_name, quarter)
