@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -5,6 +6,7 @@ import path from 'node:path';
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
+import { createAwsClients, type AwsClients } from '@totes/shared/aws/clients';
 import { S3ObjectStore } from '@totes/shared/aws/objects';
 import { SqsMessageSender } from '@totes/shared/aws/queues';
 import { PgChangeReader } from '@totes/shared/source/change-reader';
@@ -14,7 +16,7 @@ import { DynamoLeaseStore } from '@totes/shared/state/lease-store';
 import { DynamoWatermarkStore, watermarkPk } from '@totes/shared/state/watermark-store';
 import { seedSource } from '../local/src/data/generator';
 import { applySourceSchema } from '../local/src/data/source-setup';
-import { startLocalStack, type LocalStack } from '../local/src/stack/stack';
+import { LOCAL_REGION, LOCAL_STAGE, startLocalStack } from '../local/src/stack/stack';
 import { detectTable } from '../services/change-detector/src/detect-table';
 import type { DetectionPorts } from '../services/change-detector/src/ports';
 
@@ -25,11 +27,14 @@ import type { DetectionPorts } from '../services/change-detector/src/ports';
  * `COPY (SELECT * FROM sales_order) TO STDOUT` read by the same process, measured in the same run,
  * alternately. Goal: at least half the raw rate.
  *
- * The local stack (embedded PostgreSQL, fauxqs, dynalite) runs in this process, as `totes up` runs
- * it: the emulators' work (S3 writes, DynamoDB, SQS) is counted against the extraction, where in AWS
- * it would run on other machines.
+ * The local stack (embedded PostgreSQL, fauxqs, dynalite) runs in a child process by default (`stack:
+ * 'child'`): in AWS, S3, DynamoDB and SQS do their work on other machines, so their emulators' CPU is
+ * not the detector's; `stack: 'in-process'` runs them in this process, as `totes up` does, and so
+ * also measures the emulators (on this two-core machine they compete with PostgreSQL for the cores
+ * either way).
  * Run alone: node -e "require('tsx/cjs'); require('./bench/extract.ts')"
- *   (TOTES_BENCH_SCALE, TOTES_BENCH_RUNS and TOTES_PAGE_SIZE override the defaults)
+ *   (TOTES_BENCH_SCALE, TOTES_BENCH_RUNS, TOTES_BENCH_STACK=child|in-process and TOTES_PAGE_SIZE
+ *   override the defaults)
  */
 export interface ExtractBenchmarkOptions {
   readonly scale?: number;
@@ -37,11 +42,21 @@ export interface ExtractBenchmarkOptions {
   readonly pageSize?: number;
   /** How many times each of the two is measured (alternately); the best of each is reported. */
   readonly runs?: number;
+  /** Where the local stack runs (default 'child'). */
+  readonly stack?: 'child' | 'in-process';
   readonly log?: (line: string) => void;
+}
+
+/** CPU seconds: this process (the detector, or the COPY reader), PostgreSQL, the emulators (when in their own process). */
+export interface CpuSeconds {
+  readonly own: number;
+  readonly postgres: number;
+  readonly emulators: number;
 }
 
 export interface ExtractBenchmarkResult {
   readonly scale: number;
+  readonly stack: 'child' | 'in-process';
   readonly rows: number;
   readonly pageSize: number;
   readonly pages: number;
@@ -51,6 +66,9 @@ export interface ExtractBenchmarkResult {
   readonly copySeconds: readonly number[];
   readonly extractRowsPerSecond: number;
   readonly copyRowsPerSecond: number;
+  /** CPU of the fastest run of each. */
+  readonly extractCpu: CpuSeconds;
+  readonly copyCpu: CpuSeconds;
   /** extract rate / COPY rate */
   readonly ratio: number;
   readonly goalRatio: number;
@@ -59,28 +77,137 @@ export interface ExtractBenchmarkResult {
 
 export const EXTRACT_GOAL_RATIO = 0.5;
 
-async function rawCopySeconds(url: string): Promise<{ seconds: number; rows: number }> {
+/** CPU seconds used so far, from /proc (Linux): utime + stime, plus reaped children's when asked. */
+function procCpuSeconds(pid: number, withReapedChildren = false): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After the command: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14), in clock ticks.
+    const ticks = Number(fields[11]) + Number(fields[12]) + (withReapedChildren ? Number(fields[13]) + Number(fields[14]) : 0);
+    return ticks / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** The CPU of a PostgreSQL cluster: its postmaster, every live backend, and the backends it has reaped. */
+function clusterCpuSeconds(postmasterPid: number): number {
+  let total = procCpuSeconds(postmasterPid, true);
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === postmasterPid) total += procCpuSeconds(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
+/** CPU seconds of this process, PostgreSQL and the emulators' process while `work` runs. */
+async function measured<T>(target: Target, work: () => Promise<T>): Promise<{ result: T; seconds: number; cpu: CpuSeconds }> {
+  const before = { own: process.cpuUsage(), pg: clusterCpuSeconds(target.postmasterPid), emulators: target.emulatorsCpu() };
+  const started = process.hrtime.bigint();
+  const result = await work();
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const own = process.cpuUsage(before.own);
+  return {
+    result,
+    seconds,
+    cpu: { own: (own.user + own.system) / 1e6, postgres: clusterCpuSeconds(target.postmasterPid) - before.pg, emulators: target.emulatorsCpu() - before.emulators },
+  };
+}
+
+/** The raw rate's reference: the whole table through COPY, read by pg-copy-streams, bytes counted. */
+async function rawCopy(url: string): Promise<number> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    const started = process.hrtime.bigint();
-    let rows = 0;
+    let bytes = 0;
     const stream = client.query(copyTo('COPY (SELECT * FROM sales_order) TO STDOUT'));
-    for await (const chunk of stream) {
-      const buf = chunk as Buffer;
-      for (let i = buf.indexOf(10); i !== -1; i = buf.indexOf(10, i + 1)) rows += 1;
-    }
-    return { seconds: Number(process.hrtime.bigint() - started) / 1e9, rows };
+    for await (const chunk of stream) bytes += (chunk as Buffer).length;
+    return bytes;
   } finally {
     await client.end();
   }
 }
 
-async function extractOnce(stack: LocalStack, pageSize: number): Promise<{ seconds: number; rows: number; pages: number; bytes: number }> {
-  const { clients, resources } = stack;
+/** What the detector talks to: the source and the stage's resources. */
+interface Target {
+  readonly sourceUrl: string;
+  readonly postmasterPid: number;
+  /** CPU seconds the emulators have used (0 when they run in this process: counted as its own). */
+  emulatorsCpu(): number;
+  readonly clients: AwsClients;
+  readonly stateTable: string;
+  readonly ingestionBucket: string;
+  readonly queuePrefix: string;
+  stop(): Promise<void>;
+}
+
+function postmasterPid(stateDir: string): number {
+  return Number(fs.readFileSync(path.join(stateDir, 'postgres', 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+}
+
+async function inProcessTarget(stateDir: string): Promise<Target> {
+  const stack = await startLocalStack({ stateDir, log: () => undefined });
+  const { resources } = stack;
+  return {
+    sourceUrl: stack.source.url,
+    postmasterPid: postmasterPid(stateDir),
+    emulatorsCpu: () => 0,
+    clients: stack.clients,
+    stateTable: resources.stateTable,
+    ingestionBucket: resources.ingestionBucket,
+    queuePrefix: resources.queuePrefix,
+    stop: () => stack.stop(),
+  };
+}
+
+async function childTarget(stateDir: string): Promise<Target> {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['-e', `require('tsx/cjs'); require(${JSON.stringify(path.join(__dirname, 'extract-stack-child.ts'))})`, stateDir],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const line = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      text += chunk.toString('utf8');
+      const end = text.indexOf('\n');
+      if (end !== -1) resolve(text.slice(0, end));
+    });
+    child.once('exit', (code) => reject(new Error(`the stack process exited (${code}) before it was ready`)));
+  });
+  const { env, sourceUrl } = JSON.parse(line) as { env: Record<string, string>; sourceUrl: string };
+  const endpoint = env.TOTES_AWS_ENDPOINT as string;
+  const clients = createAwsClients({ stage: LOCAL_STAGE, region: LOCAL_REGION, endpoints: { sqs: endpoint, s3: endpoint, dynamodb: env.TOTES_DYNAMODB_ENDPOINT as string } });
+  return {
+    sourceUrl,
+    postmasterPid: postmasterPid(stateDir),
+    emulatorsCpu: () => (child.pid ? procCpuSeconds(child.pid) : 0),
+    clients,
+    stateTable: env.TOTES_STATE_TABLE as string,
+    ingestionBucket: env.TOTES_INGESTION_BUCKET as string,
+    queuePrefix: env.TOTES_QUEUE_PREFIX as string,
+    stop: async () => {
+      clients.sqs.destroy();
+      clients.s3.destroy();
+      clients.dynamo.destroy();
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+async function extractOnce(target: Target, pageSize: number): Promise<{ seconds: number; cpu: CpuSeconds; rows: number; pages: number; bytes: number }> {
+  const { clients } = target;
   // Start from an empty watermark: every run is a full extraction (under a new pass id).
-  await clients.dynamo.send(new DeleteCommand({ TableName: resources.stateTable, Key: { pk: watermarkPk('sales_order') } }));
-  const lender = new ReusableConnectionLender({ name: 'source', source: { kind: 'url', url: stack.source.url }, ssl: 'disable', statementTimeoutMs: 120_000 });
+  await clients.dynamo.send(new DeleteCommand({ TableName: target.stateTable, Key: { pk: watermarkPk('sales_order') } }));
+  const lender = new ReusableConnectionLender({ name: 'source', source: { kind: 'url', url: target.sourceUrl }, ssl: 'disable', statementTimeoutMs: 120_000 });
   let bytes = 0;
   const objects = new S3ObjectStore(clients.s3);
   const ports: DetectionPorts = {
@@ -93,23 +220,19 @@ async function extractOnce(stack: LocalStack, pageSize: number): Promise<{ secon
       get: (bucket, key) => objects.get(bucket, key),
       exists: (bucket, key) => objects.exists(bucket, key),
     },
-    sender: new SqsMessageSender(clients.sqs, resources.queuePrefix),
-    batches: new DynamoBatchStore(clients.dynamo, resources.stateTable),
-    watermarks: new DynamoWatermarkStore(clients.dynamo, resources.stateTable),
-    leases: new DynamoLeaseStore(clients.dynamo, resources.stateTable),
+    sender: new SqsMessageSender(clients.sqs, target.queuePrefix),
+    batches: new DynamoBatchStore(clients.dynamo, target.stateTable),
+    watermarks: new DynamoWatermarkStore(clients.dynamo, target.stateTable),
+    leases: new DynamoLeaseStore(clients.dynamo, target.stateTable),
     metrics: { count: () => undefined },
     log: { info: () => undefined, warn: () => undefined, error: () => undefined },
   };
   try {
-    const started = process.hrtime.bigint();
-    const outcome = await detectTable(
-      ports,
-      { ingestionBucket: resources.ingestionBucket, pageSize, lookbackSeconds: 900, leaseSeconds: 600, owner: randomUUID() },
-      'sales_order',
+    const { result: outcome, seconds, cpu } = await measured(target, () =>
+      detectTable(ports, { ingestionBucket: target.ingestionBucket, pageSize, lookbackSeconds: 900, leaseSeconds: 600, owner: randomUUID() }, 'sales_order'),
     );
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (outcome.status !== 'completed') throw new Error(`the extraction ended ${outcome.status}`);
-    return { seconds, rows: outcome.rows, pages: outcome.pages, bytes };
+    return { seconds, cpu, rows: outcome.rows, pages: outcome.pages, bytes };
   } finally {
     await lender.close();
   }
@@ -120,10 +243,11 @@ export async function runExtractBenchmark(options: ExtractBenchmarkOptions = {})
   const pageSize = options.pageSize ?? 10_000;
   const runs = options.runs ?? 3;
   const log = options.log ?? ((line: string) => console.log(line));
+  const where = options.stack ?? 'child';
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'totes-bench-extract-'));
-  const stack = await startLocalStack({ stateDir, log: () => undefined });
+  const target = where === 'child' ? await childTarget(stateDir) : await inProcessTarget(stateDir);
   try {
-    const url = stack.source.url;
+    const url = target.sourceUrl;
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     try {
@@ -134,32 +258,37 @@ export async function runExtractBenchmark(options: ExtractBenchmarkOptions = {})
     log(`seeding scale ${scale} …`);
     const seeded = await seedSource({ url, scale, seed: options.seed ?? 1 });
     log(`  ${seeded.rows.sales_order.toLocaleString('en-GB')} sales orders`);
-    await rawCopySeconds(url); // warm the cache: both measurements then read from memory
+    await rawCopy(url); // warm the cache: both measurements then read from memory
 
-    const copySeconds: number[] = [];
-    const extractSeconds: number[] = [];
-    let last: Awaited<ReturnType<typeof extractOnce>> | undefined;
+    const copies: Array<{ seconds: number; cpu: CpuSeconds }> = [];
+    const extractions: Array<Awaited<ReturnType<typeof extractOnce>>> = [];
     for (let run = 1; run <= runs; run++) {
-      const copy = await rawCopySeconds(url);
-      if (copy.rows !== seeded.rows.sales_order) throw new Error(`COPY read ${copy.rows} rows, not ${seeded.rows.sales_order}`);
-      copySeconds.push(copy.seconds);
-      last = await extractOnce(stack, pageSize);
-      if (last.rows !== seeded.rows.sales_order) throw new Error(`the extraction read ${last.rows} rows, not ${seeded.rows.sales_order}`);
-      extractSeconds.push(last.seconds);
-      log(`  run ${run}: COPY ${copy.seconds.toFixed(2)} s, extraction ${last.seconds.toFixed(2)} s (${last.pages} pages)`);
+      const copy = await measured(target, () => rawCopy(url));
+      copies.push(copy);
+      const extraction = await extractOnce(target, pageSize);
+      if (extraction.rows !== seeded.rows.sales_order) throw new Error(`the extraction read ${extraction.rows} rows, not ${seeded.rows.sales_order}`);
+      extractions.push(extraction);
+      log(`  run ${run}: COPY ${copy.seconds.toFixed(2)} s (cpu ${cpuText(copy.cpu)}), extraction ${extraction.seconds.toFixed(2)} s (cpu ${cpuText(extraction.cpu)}), ${extraction.pages} pages`);
     }
+    const copySeconds = copies.map((c) => c.seconds);
+    const extractSeconds = extractions.map((e) => e.seconds);
+    const bestCopy = copies.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+    const last = extractions.reduce((a, b) => (b.seconds < a.seconds ? b : a));
     const rows = seeded.rows.sales_order;
     const copyRowsPerSecond = rows / Math.min(...copySeconds);
     const extractRowsPerSecond = rows / Math.min(...extractSeconds);
     const ratio = extractRowsPerSecond / copyRowsPerSecond;
     return {
       scale,
+      stack: where,
       rows,
       pageSize,
-      pages: last?.pages ?? 0,
-      rawZoneBytes: last?.bytes ?? 0,
+      pages: last.pages,
+      rawZoneBytes: last.bytes,
       extractSeconds,
       copySeconds,
+      extractCpu: last.cpu,
+      copyCpu: bestCopy.cpu,
       extractRowsPerSecond,
       copyRowsPerSecond,
       ratio,
@@ -167,17 +296,21 @@ export async function runExtractBenchmark(options: ExtractBenchmarkOptions = {})
       metGoal: ratio >= EXTRACT_GOAL_RATIO,
     };
   } finally {
-    await stack.stop();
+    await target.stop();
     fs.rmSync(stateDir, { recursive: true, force: true });
   }
+}
+
+function cpuText(c: CpuSeconds): string {
+  return `own ${c.own.toFixed(2)} s + postgres ${c.postgres.toFixed(2)} s${c.emulators > 0 ? ` + emulators ${c.emulators.toFixed(2)} s` : ''}`;
 }
 
 export function formatExtractBenchmark(r: ExtractBenchmarkResult): string {
   const n = (v: number) => Math.round(v).toLocaleString('en-GB');
   return [
-    `extract sales_order, scale ${r.scale}: ${n(r.rows)} rows in ${r.pages} pages of ${n(r.pageSize)}, ${(r.rawZoneBytes / 1e6).toFixed(1)} MB gzipped`,
-    `  extraction (best of ${r.extractSeconds.length}): ${Math.min(...r.extractSeconds).toFixed(2)} s, ${n(r.extractRowsPerSecond)} rows/s`,
-    `  COPY (SELECT * FROM sales_order) TO STDOUT (best of ${r.copySeconds.length}): ${Math.min(...r.copySeconds).toFixed(2)} s, ${n(r.copyRowsPerSecond)} rows/s`,
+    `extract sales_order, scale ${r.scale}: ${n(r.rows)} rows in ${r.pages} pages of ${n(r.pageSize)}, ${(r.rawZoneBytes / 1e6).toFixed(1)} MB gzipped (local stack: ${r.stack})`,
+    `  extraction (best of ${r.extractSeconds.length}): ${Math.min(...r.extractSeconds).toFixed(2)} s, ${n(r.extractRowsPerSecond)} rows/s; cpu ${cpuText(r.extractCpu)}`,
+    `  COPY (SELECT * FROM sales_order) TO STDOUT (best of ${r.copySeconds.length}): ${Math.min(...r.copySeconds).toFixed(2)} s, ${n(r.copyRowsPerSecond)} rows/s; cpu ${cpuText(r.copyCpu)}`,
     `  ratio ${r.ratio.toFixed(2)}; goal: at least ${r.goalRatio} of the raw rate: ${r.metGoal ? 'met' : 'NOT met'}`,
   ].join('\n');
 }
@@ -189,6 +322,7 @@ if (require.main === module || require.main === undefined) {
     scale: Number(process.env.TOTES_BENCH_SCALE ?? 100),
     runs: Number(process.env.TOTES_BENCH_RUNS ?? 3),
     pageSize: Number(process.env.TOTES_PAGE_SIZE ?? 10_000),
+    stack: process.env.TOTES_BENCH_STACK === 'in-process' ? 'in-process' : 'child',
   })
     .then((r) => console.log(formatExtractBenchmark(r)))
     .catch((err: unknown) => {

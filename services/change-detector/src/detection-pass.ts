@@ -4,6 +4,7 @@ import zlib from 'node:zlib';
 import { serializeMessage, type BatchExtractedV1 } from '@totes/events';
 import type { PageFilter, SourcePage, SourcePass } from '@totes/shared/source/change-reader';
 import type { RowKey } from '@totes/shared/source/copy-to-jsonl';
+import { StateConflictError } from '@totes/shared/errors';
 import type { SourceTableName } from '@totes/shared/source/tables';
 import type { BatchRecord, NewBatch } from '@totes/shared/state/batch-store';
 import type { AmbiguousMember, CompletedPass, PassInProgress, Watermark, WatermarkChange, WatermarkContent } from '@totes/shared/state/watermark-store';
@@ -139,7 +140,16 @@ export class DetectionPass {
     }
   }
 
-  /** Read and write the pages of the pass (new or resumed), then complete it. */
+  /**
+   * Read and write the pages of the pass (new or resumed), then complete it.
+   *
+   * Pages are written through a pipeline (see writePage): while page n is recorded, announced and
+   * the cursor moved past it, page n+1 is already compressed and uploaded and page n+2 read. The
+   * order that recovery relies on is kept: records are created strictly in page order, a page's
+   * message is sent only once it is recorded, and the cursor moves page by page, each time after
+   * that page's message. So after a crash at any point the recorded pages form an unbroken run
+   * after the cursor, which recoverRecordedPages re-sends and steps over.
+   */
   async run(source: SourcePass, doneMembers: readonly AmbiguousMember[]): Promise<PassOutcome> {
     const done = this.watermark.done;
     const resumed = this.watermark.current;
@@ -159,40 +169,37 @@ export class DetectionPass {
       p.catch(() => undefined);
       return p;
     };
-    let pending: Promise<SourcePage> | undefined = read(resumed?.cursor ?? null);
-    let pagesNow = 0;
+    const first: RowKey | null = resumed?.cursor ?? null;
+    const writer = new PageWriter(this, plan, source.extraColumns, first ?? (plan.lower !== null ? { lastUpdated: plan.lower, id: MAX_ID } : null));
+    let pending: Promise<SourcePage> | undefined = read(first);
+    let paused = false;
     try {
       for (;;) {
         const page: SourcePage = await pending;
         pending = undefined;
         if (page.rows === 0 || !page.last) break;
-        if (pagesNow > 0 && this.outOfTime()) {
-          const current = this.watermark.current as PassInProgress;
-          this.ports.log.info('detection paused before the end of its invocation; the next one resumes it', {
-            table: this.table,
-            passId: current.passId,
-            page: current.page,
-          });
-          return { status: 'paused', passId: current.passId, pages: current.page, rows: current.rows, lateRows: current.lateRows, batches: this.batchesThisInvocation };
+        if (writer.pagesStarted > 0 && this.outOfTime()) {
+          paused = true;
+          break;
         }
         if (!this.watermark.current) await this.beginPass(plan);
-        // Read the next page while this one is compressed and written (the read is read-only).
+        await writer.waitForRoom();
+        // Read the next page while this one is written (the read is read-only).
         pending = read(page.last);
-        const advancedTo = await this.writePage(plan, page, source.extraColumns);
-        pagesNow += 1;
-        if (!sameKey(advancedTo, page.last)) {
-          // The page was already recorded with other content (see writePage): continue after the
-          // recorded one, not after what this attempt read.
-          await pending.catch(() => undefined);
-          pending = read(advancedTo);
-        }
-        await this.context.keepLease();
+        writer.add(page);
       }
+      await writer.drain();
     } finally {
       if (pending) await pending.catch(() => undefined);
+      await writer.settle();
     }
 
-    if (!this.watermark.current) {
+    const current = this.watermark.current;
+    if (paused && current) {
+      this.ports.log.info('detection paused before the end of its invocation; the next one resumes it', { table: this.table, passId: current.passId, page: current.page });
+      return { status: 'paused', passId: current.passId, pages: current.page, rows: current.rows, lateRows: current.lateRows, batches: this.batchesThisInvocation };
+    }
+    if (!current) {
       if (this.watermark.error) await this.save({ ...this.watermark, error: undefined }, 'clear-error');
       return { status: 'idle' };
     }
@@ -238,57 +245,59 @@ export class DetectionPass {
     this.ports.log.info('detection pass started', { table: this.table, passId: plan.passId, full: plan.lower === null, lower: plan.lower, upper: plan.upper });
   }
 
-  /** Steps (1)–(4) for one page; returns the key the cursor moved to. */
-  private async writePage(plan: PassPlan, page: SourcePage, extraColumns: readonly string[]): Promise<RowKey> {
-    const current = this.watermark.current as PassInProgress;
+  /** Step (1): compress the page and write its object (and its ambiguous rows beside it). */
+  async uploadPage(plan: PassPlan, pageNo: number, page: SourcePage): Promise<UploadedPage> {
     const last = page.last as RowKey;
-    const pageNo = current.page + 1;
     const batchId = batchIdFor(this.table, plan.passId, pageNo);
     const bucket = this.settings.ingestionBucket;
     // 1 MiB output chunks: one hop to the zlib thread per page instead of one per 16 KiB.
     const body = await gzip(page.body, { level: this.settings.gzipLevel ?? 1, chunkSize: 1 << 20 });
     const digest = shortDigest(createHash('sha256').update(body).digest('hex'));
     const rawKey = rawKeyFor(this.table, last.lastUpdated, batchId, digest);
-
-    // (1) the object, and the page's ambiguous rows beside it (before the record, so that a
-    // recorded batch's list can always be found from its key).
     await this.ports.objects.putImmutable(bucket, rawKey, body, { contentType: 'application/gzip', metadata: { batchid: batchId, rows: String(page.rows) } });
     let ambiguousKey: string | undefined;
+    // Before the record, so that a recorded batch's list can always be found from its key.
     if (page.flagged.length > 0) {
       ambiguousKey = pageAmbiguousKeyFor(this.table, batchId, digest);
       await this.ports.objects.putImmutable(bucket, ambiguousKey, encodeMembers(page.flagged), { contentType: 'application/json' });
     }
+    return { batchId, rawKey, bytes: body.length, ambiguousKey };
+  }
 
-    // (2) the record. If the batch is recorded already with other bytes (an attempt that crashed
-    // after its record read rows since changed, or another detection raced past an expired lease),
-    // the recorded batch stands: it is what was (or will be) announced. This attempt's object is
-    // then an orphan that no message names.
-    const from: RowKey | null = current.cursor ?? (plan.lower !== null ? { lastUpdated: plan.lower, id: MAX_ID } : null);
+  /**
+   * Step (2): record the batch. If it is recorded already with other bytes, another detection is
+   * writing this pass (it took over an expired lease): this one stops, and its object is an orphan
+   * no message names; the retry resumes from the recorded state.
+   */
+  async recordPage(page: SourcePage, from: RowKey | null, uploaded: UploadedPage, extraColumns: readonly string[]): Promise<{ record: BatchRecord; created: boolean }> {
     const batch: NewBatch = {
-      batchId,
+      batchId: uploaded.batchId,
       table: this.table,
       rows: page.rows,
-      bytes: body.length,
-      rawBucket: bucket,
-      rawKey,
-      range: { from, to: last },
+      bytes: uploaded.bytes,
+      rawBucket: this.settings.ingestionBucket,
+      rawKey: uploaded.rawKey,
+      range: { from, to: page.last as RowKey },
       lateRows: page.lateRows,
       extractedAt: this.now().toISOString(),
       extraColumns: [...extraColumns],
     };
-    const { record, created } = await this.ports.batches.recordExtracted(batch);
-    if (!created && record.rawKey !== rawKey) {
-      this.ports.log.warn('the batch was already recorded with other content; the recorded batch stands and this object is not announced', {
+    const result = await this.ports.batches.recordExtracted(batch);
+    if (!result.created && result.record.rawKey !== uploaded.rawKey) {
+      this.ports.log.warn('the batch was already recorded with other content; this detection stops', {
         table: this.table,
-        batchId,
-        recordedKey: record.rawKey,
-        orphanKey: rawKey,
+        batchId: uploaded.batchId,
+        recordedKey: result.record.rawKey,
+        orphanKey: uploaded.rawKey,
       });
-      ambiguousKey = await this.findPageAmbiguousObject(record);
+      throw new StateConflictError(`The batch ${uploaded.batchId} was recorded by another detection of ${this.table} with other content; this one stops.`);
     }
+    return result;
+  }
 
-    // (3) the message, (4) the cursor.
-    await this.send(record);
+  /** Step (4) for a page whose message is sent, in page order; then metrics, the log line and the lease. */
+  async advancePast(record: BatchRecord, created: boolean, ambiguousKey: string | undefined, flagged: number): Promise<void> {
+    const current = this.watermark.current as PassInProgress;
     await this.advance(current, record, ambiguousKey);
     if (created) {
       this.ports.metrics.count('BatchesExtracted', 1);
@@ -297,17 +306,17 @@ export class DetectionPass {
     }
     this.ports.log.info('batch extracted', {
       table: this.table,
-      batchId,
+      batchId: record.batchId,
       rows: record.rows,
       bytes: record.bytes,
       lateRows: record.lateRows,
       key: record.rawKey,
-      ambiguousRows: page.flagged.length,
+      ambiguousRows: flagged,
     });
-    return record.range.to;
+    await this.context.keepLease();
   }
 
-  private async send(record: BatchRecord): Promise<void> {
+  async send(record: BatchRecord): Promise<void> {
     await this.ports.sender.send(transformQueueFor(this.table), [serializeMessage('batch-extracted', batchMessage(record))]);
     this.batchesThisInvocation += 1;
   }
@@ -373,6 +382,91 @@ export class DetectionPass {
   }
 }
 
+interface UploadedPage {
+  readonly batchId: string;
+  readonly rawKey: string;
+  readonly bytes: number;
+  readonly ambiguousKey: string | undefined;
+}
+
+/** Pages written at once, at most (each holds its JSON and gzip bytes until it is done). */
+const PAGES_IN_FLIGHT = 3;
+
+/**
+ * The page pipeline of one run. For page n: upload(n) starts at once; record(n) waits for
+ * upload(n) and record(n-1); send(n) waits for record(n); advance(n) waits for send(n) and
+ * advance(n-1). A failure anywhere fails everything after it (a later record never runs after an
+ * earlier one failed), and `settle` waits until nothing is in flight any more.
+ */
+class PageWriter {
+  pagesStarted = 0;
+  private pageNo: number;
+  private from: RowKey | null;
+  private lastRecorded: Promise<unknown> = Promise.resolve();
+  private lastAdvanced: Promise<unknown> = Promise.resolve();
+  private readonly inFlight: Promise<unknown>[] = [];
+  private readonly all: Promise<unknown>[] = [];
+
+  constructor(
+    private readonly pass: DetectionPass,
+    private readonly plan: PassPlan,
+    private readonly extraColumns: readonly string[],
+    from: RowKey | null,
+  ) {
+    this.pageNo = (pass.state.current?.page ?? 0) + 1;
+    this.from = from;
+  }
+
+  add(page: SourcePage): void {
+    const pageNo = this.pageNo++;
+    const from = this.from;
+    this.from = page.last ?? null;
+    this.pagesStarted += 1;
+    const previousRecord = this.lastRecorded;
+    const previousAdvance = this.lastAdvanced;
+    const uploaded = this.pass.uploadPage(this.plan, pageNo, page);
+    const recorded = (async () => {
+      const u = await uploaded;
+      await previousRecord;
+      return { ...(await this.pass.recordPage(page, from, u, this.extraColumns)), ambiguousKey: u.ambiguousKey };
+    })();
+    const sent = (async () => {
+      const r = await recorded;
+      await this.pass.send(r.record);
+      return r;
+    })();
+    const advanced = (async () => {
+      const r = await sent;
+      await previousAdvance;
+      await this.pass.advancePast(r.record, r.created, r.ambiguousKey, page.flagged.length);
+    })();
+    this.lastRecorded = recorded;
+    this.lastAdvanced = advanced;
+    for (const p of [uploaded, recorded, sent, advanced]) {
+      // Every one is awaited (by its successor, drain or settle); this only keeps a failure from
+      // being reported as unhandled while the loop is busy reading.
+      p.catch(() => undefined);
+      this.all.push(p);
+    }
+    this.inFlight.push(advanced);
+  }
+
+  /** Wait until fewer than PAGES_IN_FLIGHT pages are being written; throws the first failure. */
+  async waitForRoom(): Promise<void> {
+    while (this.inFlight.length >= PAGES_IN_FLIGHT) await this.inFlight.shift();
+  }
+
+  /** Wait for every page; throws the first failure. */
+  async drain(): Promise<void> {
+    while (this.inFlight.length > 0) await this.inFlight.shift();
+  }
+
+  /** Wait until nothing is in flight, whatever happened. */
+  async settle(): Promise<void> {
+    await Promise.allSettled(this.all);
+  }
+}
+
 export async function loadDoneMembers(watermark: Watermark, ports: DetectionPorts): Promise<AmbiguousMember[]> {
   return loadAmbiguousSet(watermark.done?.ambiguous, ports.objects);
 }
@@ -383,10 +477,6 @@ function planOfCurrent(current: PassInProgress): PassPlan {
 
 function windowLower(upper: string, settings: DetectionSettings): string {
   return addSeconds(upper, -settings.lookbackSeconds);
-}
-
-function sameKey(a: RowKey, b: RowKey): boolean {
-  return a.id === b.id && toMicros(a.lastUpdated) === toMicros(b.lastUpdated);
 }
 
 /** A sortable form of a keyset position (null: before everything). */

@@ -29,6 +29,8 @@ beforeAll(async () => {
       text.slice(0, 3),
     ]);
   }
+  // Rows far longer than a socket read (64 KiB): each arrives in pieces.
+  await h.source.query(`INSERT INTO design SELECT 200 + i, '2023-06-01 00:00:00', '2023-06-01 00:00:00', repeat(chr(65 + i), 300000 + i), '/big', 'big.json' FROM generate_series(0, 2) AS i`);
   await h.source.query(`INSERT INTO address VALUES (2, 'Flat "2"', 'Back\\Lane', NULL, 'York', 'YO1', 'UK', '01904', '2023-01-01 00:00:00', '2023-01-01 00:00:00.000001')`);
 });
 
@@ -76,6 +78,7 @@ describe('change-detector: full extraction', () => {
     const designs = await h.rowsOf(await h.drainMessages('design'));
     expect(designs).toEqual(await h.sourceJson('design'));
     expect(designs.map((l) => (JSON.parse(l) as { design_name: string }).design_name)).toContain('vertical\u000btab, form\u000cfeed, backspace\u0008, bell\u0007, escape\u001b');
+    expect(designs.filter((l) => l.length > 300_000)).toHaveLength(3);
     const addresses = (await h.rowsOf(await h.drainMessages('address'))).map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(addresses).toEqual((await h.sourceJson('address')).map((l) => JSON.parse(l) as Record<string, unknown>));
     expect(addresses[1]).toMatchObject({ address_line_1: 'Flat "2"', address_line_2: 'Back\\Lane', district: null, last_updated: '2023-01-01T00:00:00.000001' });
