@@ -3,6 +3,7 @@ import type { SourcePass } from '@totes/shared/source/change-reader';
 import type { SourceTableName } from '@totes/shared/source/tables';
 import type { Lease } from '@totes/shared/state/lease-store';
 import { DetectionPass, loadDoneMembers, type PassOutcome } from './detection-pass';
+import { SourceReplacedError } from './errors';
 import type { DetectionPorts, DetectionSettings } from './ports';
 
 /**
@@ -12,11 +13,12 @@ import type { DetectionPorts, DetectionSettings } from './ports';
  * Outcomes that are not failures of the message:
  * - another live detection holds the lease: this one is skipped (logged and counted); the holder
  *   is doing the work, and the next scheduled message will find the table free;
- * - the source table no longer matches the contract (missing table or column, changed type): the
- *   detection stops with an error naming table and column, recorded on the table's watermark (where
- *   `totes status` shows it) and counted in DetectionErrors (which raises the alarm), and the
- *   message succeeds: retrying cannot fix a schema, and a message in the DLQ would only repeat what
- *   the alarm says. Every scheduled detection checks again, so fixing the source resumes the table.
+ * - the source table no longer matches the contract (missing table or column, changed type), or the
+ *   source was restored or replaced (its transaction ids went back): the detection stops with an
+ *   error naming table (and column), recorded on the table's watermark (where `totes status` shows
+ *   it) and counted in DetectionErrors (which raises the alarm), and the message succeeds: retrying
+ *   cannot fix either, and a message in the DLQ would only repeat what the alarm says. Every
+ *   scheduled detection checks again, so fixing the source resumes the table.
  * Anything else (the source unreachable, S3 or SQS failing, a state conflict) fails the message,
  * which SQS retries and finally moves to the DLQ.
  */
@@ -51,10 +53,11 @@ export async function detectTable(ports: DetectionPorts, settings: DetectionSett
     return await detectUnderLease(ports, settings, table, keepLease);
   } catch (err) {
     ports.metrics.count('DetectionErrors', 1);
-    if (err instanceof SourceSchemaError) {
-      ports.log.error('detection stopped: the source table does not match the contract', { table, column: err.column, reason: err.message });
-      await recordSchemaError(ports, table, err);
-      return { status: 'schema-error', message: err.message, column: err.column };
+    if (err instanceof SourceSchemaError || err instanceof SourceReplacedError) {
+      const column = err instanceof SourceSchemaError ? err.column : undefined;
+      ports.log.error('detection stopped: the source needs a person', { table, column, reason: err.message });
+      await recordSourceProblem(ports, table, err.message, column);
+      return { status: 'schema-error', message: err.message, column };
     }
     ports.log.error('detection failed', { table, reason: describeError(err) });
     throw err;
@@ -98,12 +101,12 @@ async function reportExtraColumns(ports: DetectionPorts, pass: DetectionPass, so
   await pass.saveExtraColumns(now);
 }
 
-async function recordSchemaError(ports: DetectionPorts, table: SourceTableName, err: SourceSchemaError): Promise<void> {
+async function recordSourceProblem(ports: DetectionPorts, table: SourceTableName, message: string, column: string | undefined): Promise<void> {
   try {
     const watermark = await ports.watermarks.get(table);
-    if (watermark.error?.message === err.message) return;
+    if (watermark.error?.message === message) return;
     await ports.watermarks.save(
-      { ...watermark, error: { message: err.message, ...(err.column ? { column: err.column } : {}), at: (ports.now ? ports.now() : new Date()).toISOString() } },
+      { ...watermark, error: { message, ...(column ? { column } : {}), at: (ports.now ? ports.now() : new Date()).toISOString() } },
       watermark.version,
       'record-error',
     );

@@ -17,6 +17,7 @@ import {
   mergeMembers,
   storeAmbiguousSet,
 } from './ambiguous-set';
+import { SourceReplacedError } from './errors';
 import { batchIdFor, pageAmbiguousKeyFor, pageAmbiguousKeyOfRawKey, passIdFor, rawKeyFor, shortDigest, transformQueueFor } from './naming';
 import type { DetectionPorts, DetectionSettings } from './ports';
 import { addMicros, addSeconds, canonicalTimestamp, maxTimestamp, toMicros } from './source-time';
@@ -213,6 +214,12 @@ export class DetectionPass {
 
   private planNewPass(source: SourcePass): PassPlan {
     const done = this.watermark.done;
+    if (done && BigInt(done.xmin) > BigInt(source.snapshot.xmax)) {
+      throw new SourceReplacedError(
+        this.table,
+        `The source's transaction ids are behind the last detection of ${this.table} (its snapshot xmin ${done.xmin}, the source's next id now ${source.snapshot.xmax}): the database was restored or replaced. Detection of ${this.table} is stopped; delete its watermark (watermark#${this.table} in the state table) to extract it afresh.`,
+      );
+    }
     let upper = canonicalTimestamp(source.snapshot.clock);
     if (done && toMicros(upper) <= toMicros(done.upper)) {
       // The source clock went back (or stood still): keep pass bounds, and so pass ids, increasing.

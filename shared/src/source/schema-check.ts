@@ -9,7 +9,8 @@ import { quoteIdent, SOURCE_TABLES, type SourceColumnType, type SourceTableName 
  * person must). Columns the catalogue does not know are allowed: they are carried as text.
  *
  * Types are compared by base type (format_type without the modifier), so varchar(3) is a varchar
- * and numeric(10,2) a numeric, as SPEC §1 leaves them open.
+ * and numeric(10,2) a numeric, as SPEC §1 leaves them open. last_updated and the primary key must
+ * also stay NOT NULL: the detection's keyset cursor cannot see a row where either is NULL.
  */
 export const CATALOGUE_TYPE_NAMES: Readonly<Record<SourceColumnType, string>> = {
   int: 'integer',
@@ -22,6 +23,8 @@ export const CATALOGUE_TYPE_NAMES: Readonly<Record<SourceColumnType, string>> = 
 export interface LiveColumn {
   readonly name: string;
   readonly type: string;
+  /** Absent means NOT NULL is not known (treated as nullable). */
+  readonly notNull?: boolean;
 }
 
 export interface SourceTableShape {
@@ -36,7 +39,7 @@ export async function readLiveColumns(client: pg.Client, table: SourceTableName)
   const oid = found.rows[0]?.oid;
   if (!oid) return undefined;
   const columns = await client.query<LiveColumn>(
-    `SELECT a.attname AS name, format_type(a.atttypid, NULL) AS type
+    `SELECT a.attname AS name, format_type(a.atttypid, NULL) AS type, a.attnotnull AS "notNull"
        FROM pg_catalog.pg_attribute a
       WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped
       ORDER BY a.attnum`,
@@ -66,6 +69,16 @@ export function compareWithCatalogue(table: SourceTableName, live: readonly Live
         table,
         column.name,
         `The source column ${table}.${column.name} is ${found.type}, not ${expected} as the pipeline's contract says; detection of ${table} is stopped until it is changed back.`,
+      );
+    }
+  }
+  // The keyset cursor compares (last_updated, id): a row with either NULL would never be read.
+  for (const name of ['last_updated', SOURCE_TABLES[table].primaryKey]) {
+    if (byName.get(name)?.notNull !== true) {
+      throw new SourceSchemaError(
+        table,
+        name,
+        `The source column ${table}.${name} allows NULL; change detection needs it NOT NULL (a row with a NULL ${name} could never be detected), so detection of ${table} is stopped until it is.`,
       );
     }
   }

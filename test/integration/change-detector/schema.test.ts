@@ -58,6 +58,28 @@ describe('change-detector: the source schema', () => {
     );
   });
 
+  it('last_updated allowing NULL stops the table (a row with a NULL key could never be detected)', async () => {
+    await h.source.query(`ALTER TABLE department ALTER COLUMN last_updated DROP NOT NULL`);
+
+    const outcome = await h.detect('department');
+
+    expect(outcome).toMatchObject({ status: 'schema-error', column: 'last_updated' });
+    expect((await h.watermark('department')).error?.message).toContain('department.last_updated allows NULL');
+  });
+
+  it('a source whose transaction ids went back (restored or replaced) stops the table instead of extracting nothing', async () => {
+    expect(await h.detect('counterparty')).toMatchObject({ status: 'completed', rows: 1 });
+    const watermark = await h.watermark('counterparty');
+    const done = watermark.done!;
+    // As if the previous pass had run on a database whose ids were far ahead of this one's.
+    await h.watermarks.save({ ...watermark, done: { ...done, xmin: String(BigInt(done.xmin) + 1_000_000n) } }, watermark.version, 'complete-pass');
+
+    const outcome = await h.detect('counterparty');
+
+    expect(outcome).toMatchObject({ status: 'schema-error' });
+    expect((await h.watermark('counterparty')).error?.message).toMatch(/transaction ids are behind .* restored or replaced/);
+  });
+
   it('a missing table stops that table, naming it', async () => {
     await h.source.query(`DROP TABLE payment CASCADE`);
 

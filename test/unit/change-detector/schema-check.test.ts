@@ -2,10 +2,10 @@ import { SourceSchemaError } from '@totes/shared/errors';
 import { compareWithCatalogue, type LiveColumn } from '@totes/shared/source/schema-check';
 
 const currency: LiveColumn[] = [
-  { name: 'currency_id', type: 'integer' },
-  { name: 'currency_code', type: 'character varying' },
-  { name: 'created_at', type: 'timestamp without time zone' },
-  { name: 'last_updated', type: 'timestamp without time zone' },
+  { name: 'currency_id', type: 'integer', notNull: true },
+  { name: 'currency_code', type: 'character varying', notNull: true },
+  { name: 'created_at', type: 'timestamp without time zone', notNull: true },
+  { name: 'last_updated', type: 'timestamp without time zone', notNull: true },
 ];
 
 function problem(live: LiveColumn[] | undefined): SourceSchemaError {
@@ -28,6 +28,8 @@ describe('checking a source table against the catalogue', () => {
     expect(problem(undefined)).toMatchObject({ table: 'currency', column: undefined, message: expect.stringMatching(/^The source table currency does not exist/) });
     expect(problem(currency.filter((c) => c.name !== 'currency_code'))).toMatchObject({ table: 'currency', column: 'currency_code' });
     const changed = currency.map((c) => (c.name === 'created_at' ? { ...c, type: 'timestamp with time zone' } : c));
+    const nullable = currency.map((c) => (c.name === 'last_updated' ? { ...c, notNull: false } : c));
+    expect(problem(nullable)).toMatchObject({ column: 'last_updated', message: expect.stringContaining('allows NULL') });
     expect(problem(changed).message).toBe(
       "The source column currency.created_at is timestamp with time zone, not timestamp without time zone as the pipeline's contract says; detection of currency is stopped until it is changed back.",
     );
