@@ -150,6 +150,18 @@ describe('warehouse-loader: loading processed files', () => {
     });
   });
 
+  it('records an empty file as loaded without writing a row', async () => {
+    const db = await newDatabase();
+    const results = await loadAll(db, [await harness.file('fact_payment', []), await harness.file('dim_staff', [])]);
+    expect(results.map((r) => [r.outcome, r.counts])).toEqual([
+      ['loaded', { inserted: 0, updated: 0, skipped: 0 }],
+      ['loaded', { inserted: 0, updated: 0, skipped: 0 }],
+    ]);
+    await withClient(db, async (c) => {
+      expect((await c.query(`SELECT count(*)::int AS n FROM pipeline.loaded_file`)).rows).toEqual([{ n: 2 }]);
+    });
+  });
+
   it('ignores a late, older version of a dimension row', async () => {
     const db = await newDatabase();
     const current = await harness.file('dim_location', [{ ...locations[0]!, city: 'Leeds', _version: V2 }]);
