@@ -206,6 +206,8 @@ class PgSourcePass implements SourcePass {
         ages.push(['exclude_age', String(below & 0xffffffffn)]);
         where.push(`age(t.xmin) <= ${setting('exclude_age', 'int')}`);
       } else {
+        // Every visible version is below the snapshot's xmax, so below excludeBelow: all were seen.
+        // (The detection refuses a pass whose previous xmin is above xmax: the source was replaced.)
         where.push('false');
       }
       if (since.exclude.length > 0) {
