@@ -6,5 +6,8 @@ require('../local/src/node-warnings.ts');
 require('../local/src/cli/main.ts')
   .main(process.argv.slice(2))
   .then((code) => {
-    process.exitCode = code;
+    // main() has stopped everything it started. The handlers it ran keep their database connections
+    // at module scope, as a Lambda container does (there is no shutdown hook to close them); with
+    // external databases those sockets would keep the process alive, so the command exits here.
+    process.exit(code);
   });

@@ -6,7 +6,8 @@ import { batchId, instant, s3Object, sourceTableName, sourceTimestamp } from './
  *
  * The object is gzipped JSON Lines, one source row version per line, keyed by column name, with
  * every type exact: int as a JSON number, numeric as a decimal string ("3.94"), timestamp as
- * "YYYY-MM-DDTHH:MM:SS.ffffff", varchar as a string, boolean as true/false, NULL as null. Columns
+ * PostgreSQL's JSON renders it ("YYYY-MM-DDTHH:MM:SS" with 0 to 6 fractional digits, trailing zeros
+ * dropped), varchar as a string, boolean as true/false, NULL as null. Columns
  * the contract does not know (added in the source) are carried as text and listed in `extraColumns`.
  */
 export const rowKey = z.object({ lastUpdated: sourceTimestamp, id: z.number().int() });

@@ -24,10 +24,12 @@ async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Pro
   }
 }
 
+export function refuseExternalSource(what: string): TotesError {
+  return new TotesError(`Refusing to ${what}: the source was given by URL, and totes never writes to a source it did not create.`);
+}
+
 function requireEmbedded(session: Session, what: string): string {
-  if (!session.stack.source.embedded) {
-    throw new TotesError(`Refusing to ${what}: the source was given by URL, and totes never writes to a source it did not create.`);
-  }
+  if (!session.stack.source.embedded) throw refuseExternalSource(what);
   return session.stack.source.url;
 }
 

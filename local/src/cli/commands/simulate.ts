@@ -1,9 +1,10 @@
 import type { Output } from '../output';
 import { openSession, stopRequested, type StackOptions } from '../session';
-import { simulate } from '../source';
+import { refuseExternalSource, simulate } from '../source';
 
 /** `totes simulate`: make changes in the embedded source at a steady rate, until Ctrl-C or --duration. */
 export async function simulateCommand(options: StackOptions & { rate: number; seed?: number; duration?: number }, out: Output): Promise<number> {
+  if (options.sourceUrl) throw refuseExternalSource('simulate changes in the source');
   const session = await openSession(options, out);
   const stop = stopRequested(out);
   try {
