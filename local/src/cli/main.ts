@@ -51,6 +51,12 @@ const rateOption = () => new Option('--rate <n>', 'changes per second made in th
 const stageOption = () => new Option('--stage <stage>', 'operate a deployed stage (e.g. dev) instead of the local stack');
 const regionOption = () => new Option('--region <region>', 'AWS region of the deployed stage').env('AWS_REGION').default('eu-west-2');
 
+/** The options of every command that starts the local stack (and, with `seeding`, may seed it). */
+function withStack(command: Command, { seeding }: { seeding: boolean }): Command {
+  command.addOption(stateDirOption()).addOption(freshOption()).addOption(sourceUrlOption()).addOption(warehouseUrlOption());
+  return seeding ? command.addOption(scaleOption()).addOption(seedOption()) : command;
+}
+
 interface CommonOptions {
   stateDir: string;
   sourceUrl?: string;
@@ -82,39 +88,20 @@ export function buildProgram(out: () => Output, run: (task: () => Promise<number
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
 
-  program
-    .command('up')
+  withStack(program.command('up'), { seeding: true })
     .description('run the whole pipeline on this machine until Ctrl-C: embedded databases, emulators, a seeded source, live status (npm start)')
-    .addOption(stateDirOption())
-    .addOption(freshOption())
-    .addOption(sourceUrlOption())
-    .addOption(warehouseUrlOption())
-    .addOption(scaleOption())
-    .addOption(seedOption())
     .addOption(new Option('--interval <seconds>', 'seconds between change detections').argParser(positiveNumber('--interval')).default(DEFAULT_INTERVAL_SECONDS))
     .addOption(rateOption().default(2))
     .action((o: CommonOptions & { interval: number; rate: number }) => run(() => up({ ...stackOptions(o), interval: o.interval, rate: o.rate }, out())));
 
-  program
-    .command('run')
+  withStack(program.command('run'), { seeding: true })
     .description('one complete pass: detect every table, process until every queue is drained, print a summary')
     .requiredOption('--once', 'run one pass and exit (required; `totes up` runs continuously)')
-    .addOption(stateDirOption())
-    .addOption(freshOption())
-    .addOption(sourceUrlOption())
-    .addOption(warehouseUrlOption())
-    .addOption(scaleOption())
-    .addOption(seedOption())
     .addHelpText('after', '\nExit codes: 0 all is well, 2 a message ended in a dead-letter queue, 3 rows were quarantined, 1 any other error.')
     .action((o: CommonOptions) => run(() => runOnce(stackOptions(o), out())));
 
-  program
-    .command('stack')
+  withStack(program.command('stack'), { seeding: false })
     .description('start only the local infrastructure (PostgreSQL, SQS, S3, DynamoDB) and print its endpoints')
-    .addOption(stateDirOption())
-    .addOption(freshOption())
-    .addOption(sourceUrlOption())
-    .addOption(warehouseUrlOption())
     .action((o: CommonOptions) => run(() => stackCommand(stackOptions(o), out())));
 
   program

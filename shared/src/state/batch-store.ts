@@ -1,6 +1,7 @@
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SourceTableName } from '../source/tables';
 import type { WarehouseTableName } from '../warehouse/tables';
+import { isConditionFailure } from './conditions';
 
 /**
  * The lifecycle of one extracted batch, in the state table (item `batch#<batchId>`):
@@ -58,9 +59,6 @@ export interface BatchStore {
   recordLoaded(batchId: string, targetTable: WarehouseTableName, counts: LoadCounts, filesInBatch: number): Promise<BatchRecord | undefined>;
 }
 
-function isConditionFailure(err: unknown): boolean {
-  return err instanceof Error && err.name === 'ConditionalCheckFailedException';
-}
 
 export class DynamoBatchStore implements BatchStore {
   constructor(

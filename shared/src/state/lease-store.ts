@@ -1,5 +1,6 @@
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { StateConflictError } from '../errors';
+import { isConditionFailure } from './conditions';
 
 /**
  * Named leases in the state table (item `lease#<name>`), so that two workers never do the same
@@ -37,9 +38,6 @@ export class LeaseLostError extends StateConflictError {}
 
 export const leasePk = (name: string) => `lease#${name}`;
 
-function isConditionFailure(err: unknown): boolean {
-  return err instanceof Error && err.name === 'ConditionalCheckFailedException';
-}
 
 export class DynamoLeaseStore implements LeaseStore {
   constructor(

@@ -2,6 +2,7 @@ import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/li
 import { StateConflictError } from '../errors';
 import type { SourceTableName } from '../source/tables';
 import type { RowKeyRecord } from './batch-store';
+import { isConditionFailure } from './conditions';
 
 /**
  * The change-detector's progress per source table, one item `watermark#<table>` in the state table
@@ -99,9 +100,6 @@ export interface WatermarkStore {
 
 export const watermarkPk = (table: string) => `watermark#${table}`;
 
-function isConditionFailure(err: unknown): boolean {
-  return err instanceof Error && err.name === 'ConditionalCheckFailedException';
-}
 
 export class DynamoWatermarkStore implements WatermarkStore {
   constructor(

@@ -2,7 +2,7 @@ import { formatDuration, formatTable, type Output } from '../output';
 import { openSession, stopRequested, type StackOptions } from '../session';
 import { prepareSource, type SeedOptions } from '../source';
 import { LocalPipeline } from '../../runtime/pipeline';
-import { batchItems, summariseBatches, warehouseCounts, type QueueDepthStatus } from '../../runtime/status';
+import { batchItems, queueDepths, summariseBatches, warehouseCounts, type QueueDepthStatus } from '../../runtime/status';
 import { EXIT } from '../exit-codes';
 
 /**
@@ -24,7 +24,7 @@ export async function runOnce(options: StackOptions & SeedOptions, out: Output):
     await prepareSource(session, options, out);
 
     const before = new Map((await warehouseCounts(stack.warehouse.url)).map((c) => [c.table, c.rows]));
-    const dlqBefore = new Map((await new LocalPipeline(stack).queueDepths()).map((q) => [q.logicalName, q.dlq]));
+    const dlqBefore = new Map((await queueDepths(stack.clients.sqs, stack.resources.queues)).map((q) => [q.logicalName, q.dlq]));
     const passStartedAt = new Date().toISOString();
     let invocations = 0;
     let failedInvocations = 0;
