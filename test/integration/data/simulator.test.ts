@@ -89,14 +89,14 @@ describe('change simulator', () => {
     expect(orders.length).toBeGreaterThan(5);
     const xmins = new Set<string>();
     for (const change of orders) {
-      const ids = await Promise.all(
-        change.rows.map(async (r) => {
-          const pk = r.table === 'transaction' ? 'transaction_id' : `${r.table}_id`;
-          const table = r.table === 'transaction' ? '"transaction"' : r.table;
-          const { rows } = await source.client.query<{ xmin: string }>(`SELECT xmin::text AS xmin FROM ${table} WHERE ${pk} = $1`, [r.id]);
-          return rows[0]?.xmin ?? '';
-        }),
-      );
+      // One query at a time: a pg client runs its queries in sequence (concurrent ones are deprecated).
+      const ids: string[] = [];
+      for (const r of change.rows) {
+        const pk = r.table === 'transaction' ? 'transaction_id' : `${r.table}_id`;
+        const table = r.table === 'transaction' ? '"transaction"' : r.table;
+        const { rows } = await source.client.query<{ xmin: string }>(`SELECT xmin::text AS xmin FROM ${table} WHERE ${pk} = $1`, [r.id]);
+        ids.push(rows[0]?.xmin ?? '');
+      }
       expect(new Set(ids).size).toBe(1);
       xmins.add(ids[0] ?? '');
     }
