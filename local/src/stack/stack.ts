@@ -54,6 +54,31 @@ export interface LocalStack {
 
 const LOCK_FILE = 'totes.pid';
 export const STACK_FILE = 'stack.json';
+/** Marks a directory as a totes state directory, so that --fresh never deletes anything else. */
+export const MARKER_FILE = '.totes-state';
+/** Everything the stack keeps in a state directory; --fresh deletes these and nothing else. */
+const STATE_ENTRIES = ['postgres', 'sqs', 's3', 'dynamodb', 'logs', STACK_FILE] as const;
+
+/** True when `dir` holds the state of an earlier run (marked, or laid out by one before markers). */
+export function isStateDirectory(dir: string): boolean {
+  if (fs.existsSync(path.join(dir, MARKER_FILE))) return true;
+  return ['postgres', 'sqs', 'dynamodb'].every((entry) => fs.existsSync(path.join(dir, entry)));
+}
+
+/**
+ * A state directory is either new (absent or empty) or one this tool made. Anything else (a
+ * mistyped path, the repository itself) is refused before anything is written or deleted there.
+ */
+function claimStateDirectory(stateDir: string): void {
+  const entries = fs.existsSync(stateDir) ? fs.readdirSync(stateDir).filter((e) => e !== LOCK_FILE) : [];
+  if (entries.length > 0 && !isStateDirectory(stateDir)) {
+    throw new TotesError(
+      `${stateDir} is not empty and is not a totes state directory (it has no ${MARKER_FILE} file); choose another --state-dir or an empty one.`,
+    );
+  }
+  fs.mkdirSync(stateDir, { recursive: true });
+  fs.writeFileSync(path.join(stateDir, MARKER_FILE), 'This directory holds the local state of totes-etl (see README.md). `totes ... --fresh` empties it.\n');
+}
 
 /** What another command needs to attach to a running stack. */
 export interface StackFile {
@@ -107,7 +132,7 @@ function takeLock(stateDir: string): () => void {
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const stateDir = path.resolve(options.stateDir);
   const { log } = options;
-  fs.mkdirSync(stateDir, { recursive: true });
+  claimStateDirectory(stateDir);
   const releaseLock = takeLock(stateDir);
   const stops: Array<() => Promise<void>> = [];
   const stopAll = async () => {
@@ -120,9 +145,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   try {
     if (options.fresh) {
       await stopLeftoverPostgres(path.join(stateDir, 'postgres', 'data'), log);
-      for (const entry of fs.readdirSync(stateDir)) {
-        if (entry !== LOCK_FILE) fs.rmSync(path.join(stateDir, entry), { recursive: true, force: true });
-      }
+      for (const entry of STATE_ENTRIES) fs.rmSync(path.join(stateDir, entry), { recursive: true, force: true });
       log(`Starting afresh in ${stateDir}.`);
     }
 

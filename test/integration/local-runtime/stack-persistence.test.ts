@@ -71,12 +71,27 @@ describe('local stack state directory', () => {
     }
   });
 
-  it('--fresh starts over with an empty state directory', () => {
+  it('--fresh empties the state it made and nothing else', () => {
     runChild('touch', stateDir);
-    fs.writeFileSync(path.join(stateDir, 'leftover'), 'x');
+    fs.writeFileSync(path.join(stateDir, 's3', 'an-object'), 'x');
+    fs.writeFileSync(path.join(stateDir, 'notes.txt'), 'mine');
     const again = runChild('touch', stateDir, { TOTES_TEST_FRESH: '1' });
     expect(again.status).toBe(0);
     expect((again.json.logs as string[]).some((l) => l.startsWith('Starting afresh'))).toBe(true);
-    expect(fs.existsSync(path.join(stateDir, 'leftover'))).toBe(false);
+    expect(fs.existsSync(path.join(stateDir, 's3', 'an-object'))).toBe(false);
+    expect(fs.readFileSync(path.join(stateDir, 'notes.txt'), 'utf8')).toBe('mine');
+  });
+
+  it('refuses a non-empty directory that is not a state directory, deleting nothing', () => {
+    fs.writeFileSync(path.join(stateDir, 'important.txt'), 'keep me');
+    const result = spawnSync(process.execPath, ['-e', `require('tsx/cjs'); require(${JSON.stringify(child)})`, 'touch', stateDir], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, TOTES_TEST_FRESH: '1' },
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('is not empty and is not a totes state directory');
+    expect(fs.readdirSync(stateDir)).toEqual(['important.txt']);
   });
 });

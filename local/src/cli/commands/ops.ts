@@ -4,7 +4,7 @@ import { redriveDlq } from '@totes/shared/aws/redrive';
 import { TotesError } from '@totes/shared/errors';
 import { queueDefinitions, stateTableName } from '@totes/shared/topology';
 import { createStageResources } from '../../stack/resources';
-import { LOCAL_REGION, LOCAL_STAGE, runningStack } from '../../stack/stack';
+import { LOCAL_REGION, LOCAL_STAGE, isStateDirectory, runningStack } from '../../stack/stack';
 import { gatherStatus, type StatusSnapshot } from '../../runtime/status';
 import { formatTable, type Output } from '../output';
 import { openSession, type StackOptions } from '../session';
@@ -57,6 +57,11 @@ export async function openTarget(options: TargetOptions, out: Output): Promise<O
       sourceUrl: running.sourceUrl,
       close: async () => undefined,
     };
+  }
+  if (!isStateDirectory(options.stateDir)) {
+    throw new TotesError(
+      `There is no totes state in ${options.stateDir}: run \`totes run --once\` or \`npm start\` first, or point --state-dir at the directory they used.`,
+    );
   }
   const session = await openSession({ stateDir: options.stateDir, ...(options.warehouseUrl ? { warehouseUrl: options.warehouseUrl } : {}) }, out);
   return {
