@@ -37,4 +37,17 @@ describe('stage resources created from infra/topology.json', () => {
     const kept = await stage.clients.s3.send(new GetObjectCommand({ Bucket, Key: 'raw/a/one.jsonl.gz' }));
     expect(await kept.Body!.transformToString()).toBe('first');
   });
+
+  it('lets exactly one of several concurrent conditional writes of a new key succeed', async () => {
+    const Bucket = stage.resources.ingestionBucket;
+    const bodies = Array.from({ length: 10 }, (_, i) => `writer-${i}-${'x'.repeat(200_000)}`);
+    const outcomes = await Promise.allSettled(
+      bodies.map((Body) => stage.clients.s3.send(new PutObjectCommand({ Bucket, Key: 'raw/a/race.jsonl.gz', Body, IfNoneMatch: '*' }))),
+    );
+    const won = outcomes.flatMap((o, i) => (o.status === 'fulfilled' ? [i] : []));
+    expect(won).toHaveLength(1);
+    for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toMatchObject({ name: 'PreconditionFailed' });
+    const stored = await stage.clients.s3.send(new GetObjectCommand({ Bucket, Key: 'raw/a/race.jsonl.gz' }));
+    expect(await stored.Body!.transformToString()).toBe(bodies[won[0]!]);
+  });
 });

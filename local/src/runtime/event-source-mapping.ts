@@ -99,6 +99,12 @@ export class LocalEventSourceMapping {
   private running = false;
   private loops: Promise<void>[] = [];
   private inFlight = 0;
+  /**
+   * Handlers that outlived the function timeout. Their batch already counts as failed (as in AWS),
+   * but in one process they keep running: they count as busy and stop() waits for them, so the
+   * databases are never stopped under them.
+   */
+  private readonly overrunning = new Set<Promise<unknown>>();
 
   constructor(
     private readonly sqs: SQSClient,
@@ -118,12 +124,13 @@ export class LocalEventSourceMapping {
   async stop(): Promise<void> {
     this.running = false;
     await Promise.all(this.loops);
+    await Promise.allSettled([...this.overrunning]);
     this.loops = [];
   }
 
-  /** Invocations under way right now. */
+  /** Invocations under way right now, including handlers still running past their timeout. */
   get busy(): number {
-    return this.inFlight;
+    return this.inFlight + this.overrunning.size;
   }
 
   private async poll(binding: QueueBinding): Promise<void> {
@@ -210,7 +217,15 @@ export class LocalEventSourceMapping {
   private withTimeout<T>(promise: Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new TimeoutError()), this.options.functionTimeoutMs);
+      timer = setTimeout(() => {
+        const settled = promise.then(
+          () => undefined,
+          () => undefined,
+        );
+        this.overrunning.add(settled);
+        void settled.then(() => this.overrunning.delete(settled));
+        reject(new TimeoutError());
+      }, this.options.functionTimeoutMs);
     });
     return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   }

@@ -217,11 +217,17 @@ export async function startDurableFauxqs(options: { dir: string; log: (line: str
   };
 
   const app = buildApp({ logger: false, stores: { sqsStore, snsStore: new SnsStore(), s3Store } });
+  // A conditional PUT reserves its key from the moment its headers arrive until its response is
+  // sent: fauxqs stores the object only after reading the body, so without the reservation two
+  // concurrent conditional PUTs of one key would both pass the check and the second would overwrite.
+  const reserved = new Set<string>();
+  const reservations = new WeakMap<object, string>();
   app.addHook('onRequest', (request: RequestLike, reply: ReplyLike, done: () => void) => {
     if (request.method === 'PUT' && request.headers['if-none-match'] === '*' && !request.url.includes('uploadId=')) {
       const [bucket, ...keyParts] = request.url.split('?')[0]!.replace(/^\//, '').split('/');
       const key = keyParts.map((p) => decodeURIComponent(p)).join('/');
-      if (bucket && key && s3Store.buckets.get(decodeURIComponent(bucket))?.has(key)) {
+      const id = `${decodeURIComponent(bucket ?? '')}/${key}`;
+      if (bucket && key && (reserved.has(id) || s3Store.buckets.get(decodeURIComponent(bucket))?.has(key))) {
         reply
           .code(412)
           .header('content-type', 'application/xml')
@@ -231,7 +237,14 @@ export async function startDurableFauxqs(options: { dir: string; log: (line: str
           );
         return;
       }
+      reserved.add(id);
+      reservations.set(request, id);
     }
+    done();
+  });
+  app.addHook('onResponse', (request: RequestLike, _reply: ReplyLike, done: () => void) => {
+    const id = reservations.get(request);
+    if (id) reserved.delete(id);
     done();
   });
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
@@ -299,7 +312,7 @@ interface ReplyLike {
   send(body: string): void;
 }
 interface FastifyLike {
-  addHook(name: 'onRequest', fn: (req: RequestLike, reply: ReplyLike, done: () => void) => void): void;
+  addHook(name: 'onRequest' | 'onResponse', fn: (req: RequestLike, reply: ReplyLike, done: () => void) => void): void;
   listen(o: { port: number; host: string }): Promise<string>;
   close(): Promise<void>;
 }

@@ -111,4 +111,25 @@ describe('local event-source mapping', () => {
     await esm.stop();
     expect(reports[0]?.error).toMatch(/timed out after 200 ms/);
   });
+
+  it('counts a handler running past its timeout as busy until it ends, and stop() waits for it', async () => {
+    let finished = false;
+    const { esm, q, reports } = mapping(
+      'load',
+      async () => {
+        await new Promise((r) => setTimeout(r, 600));
+        finished = true;
+      },
+      { maxConcurrency: 1 },
+      100,
+    );
+    await send(q.url, ['overrun']);
+    esm.start();
+    await until(async () => reports.length > 0);
+    expect(reports[0]?.error).toMatch(/timed out/);
+    expect(esm.busy).toBeGreaterThan(0);
+    await esm.stop();
+    expect(finished).toBe(true);
+    expect(esm.busy).toBe(0);
+  });
 });
