@@ -51,7 +51,8 @@ describe('totes with external databases', () => {
 
   it('loads the external warehouse from the external source and leaves the source exactly as it was', async () => {
     const before = await fingerprint(source.url);
-    const run = totes(['run', '--once', '--state-dir', stateDir, '--source-url', source.url, '--warehouse-url', warehouse.url]);
+    // The test cluster has no TLS certificate: an external URL gets TLS unless it says sslmode=disable.
+    const run = totes(['run', '--once', '--state-dir', stateDir, '--source-url', `${source.url}?sslmode=disable`, '--warehouse-url', `${warehouse.url}?sslmode=disable`]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('Using the source database given by URL (read only).');
@@ -67,6 +68,12 @@ describe('totes with external databases', () => {
     } finally {
       await c.end();
     }
+  });
+
+  it('asks for TLS by default on a database given by URL, and says how to turn it off', () => {
+    const run = totes(['run', '--once', '--state-dir', stateDir, '--source-url', source.url, '--warehouse-url', warehouse.url]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^totes: Could not connect to the warehouse database at 127\.0\.0\.1:\d+\/external_warehouse_\w+ \(TLS verify-full; for a server without TLS set TOTES_WAREHOUSE_SSL=disable or add \?sslmode=disable to its URL\): .*SSL.*\n$/);
   });
 
   it('refuses to seed, import into or simulate changes in a source it did not create', async () => {

@@ -41,9 +41,13 @@ function nonNegativeInteger(name: string) {
 
 const stateDirOption = () => new Option('--state-dir <dir>', 'where the local stack keeps its state').default('.totes');
 const sourceUrlOption = () =>
-  new Option('--source-url <url>', 'use this totesys PostgreSQL database instead of the embedded one (read only)').env('TOTES_SOURCE_URL');
+  new Option('--source-url <url>', 'use this totesys PostgreSQL database instead of the embedded one (read only; TLS unless the URL says sslmode=disable)').env(
+    'TOTES_SOURCE_URL',
+  );
 const warehouseUrlOption = () =>
-  new Option('--warehouse-url <url>', 'use this warehouse PostgreSQL database instead of the embedded one').env('TOTES_WAREHOUSE_URL');
+  new Option('--warehouse-url <url>', 'use this warehouse PostgreSQL database instead of the embedded one (TLS unless the URL says sslmode=disable)').env(
+    'TOTES_WAREHOUSE_URL',
+  );
 const freshOption = () => new Option('--fresh', 'delete the state directory first and start over');
 const scaleOption = () => new Option('--scale <n>', 'size of the generated source (1 ≈ the real late-2024 volume)').argParser(positiveNumber('--scale')).default(1);
 const seedOption = () => new Option('--seed <n>', 'seed of the data generator').argParser(nonNegativeInteger('--seed')).default(42);

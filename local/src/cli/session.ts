@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
+import { connect } from '@totes/shared/db/connect';
 import { setLogSink } from '@totes/shared/logging';
 import { migrateWarehouse, type MigrationResult } from '@totes/shared/warehouse/migrate';
 import { startLocalStack, type LocalStack } from '../stack/stack';
@@ -60,8 +60,7 @@ export async function openSession(options: StackOptions, out: Output): Promise<S
     stack,
     logFile: sink.file,
     async migrate() {
-      const client = new pg.Client({ connectionString: stack.warehouse.url });
-      await client.connect();
+      const client = await connect(stack.warehouse.config);
       try {
         return await migrateWarehouse(client);
       } finally {

@@ -1,4 +1,6 @@
 import pg from 'pg';
+import type { DatabaseConfig } from '@totes/shared/config/index';
+import { connect } from '@totes/shared/db/connect';
 import { TotesError } from '@totes/shared/errors';
 import { applySourceSchema, importCsv, seedSource, startSimulator } from '../data';
 import type { Output } from './output';
@@ -14,9 +16,8 @@ export interface SeedOptions {
   readonly seed?: number;
 }
 
-async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
+async function withClient<T>(config: DatabaseConfig, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = await connect(config);
   try {
     return await fn(client);
   } finally {
@@ -33,8 +34,14 @@ function requireEmbedded(session: Session, what: string): string {
   return session.stack.source.url;
 }
 
-async function sourceIsEmpty(url: string): Promise<boolean> {
-  return withClient(url, async (c) => {
+/** Open the embedded source's schema, creating it on first use. */
+export async function ensureSourceSchema(session: Session): Promise<boolean> {
+  requireEmbedded(session, 'create the source schema');
+  return withClient(session.stack.source.config, (c) => applySourceSchema(c));
+}
+
+async function sourceIsEmpty(config: DatabaseConfig): Promise<boolean> {
+  return withClient(config, async (c) => {
     const { rows } = await c.query<{ n: string }>('SELECT (SELECT count(*) FROM sales_order) + (SELECT count(*) FROM address) AS n');
     return Number(rows[0]?.n ?? 0) === 0;
   });
@@ -47,8 +54,8 @@ export async function prepareSource(session: Session, options: SeedOptions, out:
     out.info('Using the source database given by URL (read only).');
     return;
   }
-  if (await withClient(source.url, (c) => applySourceSchema(c))) out.info('Created the totesys schema in the embedded source database.');
-  if (await sourceIsEmpty(source.url)) await seed(session, options, out);
+  if (await ensureSourceSchema(session)) out.info('Created the totesys schema in the embedded source database.');
+  if (await sourceIsEmpty(source.config)) await seed(session, options, out);
 }
 
 export async function seed(session: Session, options: SeedOptions, out: Output): Promise<void> {
@@ -71,8 +78,8 @@ export async function seed(session: Session, options: SeedOptions, out: Output):
 
 export async function importSourceCsv(session: Session, dir: string, out: Output): Promise<void> {
   const url = requireEmbedded(session, 'import CSV files into the source');
-  await withClient(url, (c) => applySourceSchema(c));
-  if (!(await sourceIsEmpty(url))) {
+  await ensureSourceSchema(session);
+  if (!(await sourceIsEmpty(session.stack.source.config))) {
     throw new TotesError('The embedded source already holds data; import into a fresh state directory (--fresh or another --state-dir).');
   }
   out.info(`Importing the CSV files in ${dir}…`);

@@ -1,6 +1,7 @@
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { BatchGetCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import pg from 'pg';
+import type { DatabaseConfig } from '@totes/shared/config/index';
+import { connect } from '@totes/shared/db/connect';
 import { SOURCE_TABLE_NAMES, quoteIdent } from '@totes/shared/source/tables';
 import { WAREHOUSE_TABLE_NAMES } from '@totes/shared/warehouse/tables';
 
@@ -137,9 +138,8 @@ export async function queueDepths(sqs: SQSClient, queues: readonly QueueStatus[]
 }
 
 /** Row counts of the warehouse tables (0 for a table that does not exist yet). */
-export async function warehouseCounts(warehouseUrl: string): Promise<Array<{ table: string; rows: number }>> {
-  const client = new pg.Client({ connectionString: warehouseUrl });
-  await client.connect();
+export async function warehouseCounts(warehouse: DatabaseConfig): Promise<Array<{ table: string; rows: number }>> {
+  const client = await connect(warehouse);
   try {
     const { rows: present } = await client.query<{ table_name: string }>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name = ANY($1)`,
@@ -161,9 +161,8 @@ export async function warehouseCounts(warehouseUrl: string): Promise<Array<{ tab
 }
 
 /** The newest last_updated of every source table, as PostgreSQL renders it in JSON (µs). */
-export async function sourceNewest(sourceUrl: string): Promise<Map<string, string>> {
-  const client = new pg.Client({ connectionString: sourceUrl });
-  await client.connect();
+export async function sourceNewest(source: DatabaseConfig): Promise<Map<string, string>> {
+  const client = await connect(source);
   try {
     // Table names come from the closed source catalogue.
     const sql = SOURCE_TABLE_NAMES.map((t) => `SELECT '${t}' AS t, to_json(max(last_updated)) #>> '{}' AS newest FROM ${quoteIdent(t)}`).join(' UNION ALL ');
@@ -184,15 +183,15 @@ export async function gatherStatus(deps: {
   dynamo: DynamoDBDocumentClient;
   stateTable: string;
   queues: readonly QueueStatus[];
-  warehouseUrl: string | undefined;
-  sourceUrl?: string | undefined;
+  warehouse: DatabaseConfig | undefined;
+  source?: DatabaseConfig | undefined;
 }): Promise<StatusSnapshot> {
   const [items, errors, queues, warehouse, newest] = await Promise.all([
     batchItems(deps.dynamo, deps.stateTable),
     watermarkErrors(deps.dynamo, deps.stateTable),
     queueDepths(deps.sqs, deps.queues),
-    deps.warehouseUrl ? warehouseCounts(deps.warehouseUrl) : Promise.resolve([]),
-    deps.sourceUrl ? sourceNewest(deps.sourceUrl).catch(() => undefined) : Promise.resolve(undefined),
+    deps.warehouse ? warehouseCounts(deps.warehouse) : Promise.resolve([]),
+    deps.source ? sourceNewest(deps.source).catch(() => undefined) : Promise.resolve(undefined),
   ]);
   const tables = summariseBatches(items, errors).map((t) => {
     if (!newest) return t;

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createAwsClients, type AwsClients } from '@totes/shared/aws/clients';
+import { loadDatabaseConfig, type DatabaseConfig, type SslMode } from '@totes/shared/config/index';
 import { TotesError } from '@totes/shared/errors';
 import { startDurableFauxqs } from './fauxqs';
 import { startDynalite } from './dynalite';
@@ -33,6 +34,30 @@ export interface DatabaseEndpoint {
   readonly url: string;
   /** True when the database is the embedded one this tool created (and may write to). */
   readonly embedded: boolean;
+  /** How the pipeline (and the CLI) connects to it: TLS off for the embedded databases only. */
+  readonly config: DatabaseConfig;
+}
+
+/**
+ * TLS for a database given by URL: as its `sslmode` says, and verify-full when it says nothing
+ * (credentials never cross a network in clear by default). The embedded databases listen on
+ * 127.0.0.1 only and have no certificate.
+ */
+export function sslModeFor(url: string, embedded: boolean): SslMode {
+  if (embedded) return 'disable';
+  const mode = new URL(url).searchParams.get('sslmode');
+  if (mode === 'disable') return 'disable';
+  if (mode === null || mode === 'verify-full' || mode === 'verify-ca') return 'verify-full';
+  return 'require';
+}
+
+export function databaseEndpoint(name: 'source' | 'warehouse', url: string, embedded: boolean): DatabaseEndpoint {
+  const prefix = name === 'source' ? 'TOTES_SOURCE' : 'TOTES_WAREHOUSE';
+  return {
+    url,
+    embedded,
+    config: loadDatabaseConfig(name, { [`${prefix}_URL`]: url, [`${prefix}_SSL`]: sslModeFor(url, embedded) }),
+  };
 }
 
 export interface LocalStack {
@@ -157,17 +182,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
     let source: DatabaseEndpoint;
     if (options.sourceUrl) {
-      source = { url: options.sourceUrl, embedded: false };
+      source = databaseEndpoint('source', options.sourceUrl, false);
     } else {
       await postgres!.ensureDatabase(SOURCE_DATABASE);
-      source = { url: postgres!.url(SOURCE_DATABASE), embedded: true };
+      source = databaseEndpoint('source', postgres!.url(SOURCE_DATABASE), true);
     }
     let warehouse: DatabaseEndpoint;
     if (options.warehouseUrl) {
-      warehouse = { url: options.warehouseUrl, embedded: false };
+      warehouse = databaseEndpoint('warehouse', options.warehouseUrl, false);
     } else {
       await postgres!.ensureDatabase(WAREHOUSE_DATABASE);
-      warehouse = { url: postgres!.url(WAREHOUSE_DATABASE), embedded: true };
+      warehouse = databaseEndpoint('warehouse', postgres!.url(WAREHOUSE_DATABASE), true);
     }
 
     const fauxqs = await startDurableFauxqs({ dir: stateDir, log });
@@ -194,9 +219,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       TOTES_PROCESSED_BUCKET: resources.processedBucket,
       TOTES_QUEUE_PREFIX: resources.queuePrefix,
       TOTES_SOURCE_URL: source.url,
-      TOTES_SOURCE_SSL: 'disable',
+      TOTES_SOURCE_SSL: source.config.ssl,
       TOTES_WAREHOUSE_URL: warehouse.url,
-      TOTES_WAREHOUSE_SSL: 'disable',
+      TOTES_WAREHOUSE_SSL: warehouse.config.ssl,
     };
     const stackFile: StackFile = {
       pid: process.pid,

@@ -3,7 +3,7 @@ import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
 import { z } from 'zod';
 import type { DatabaseConfig } from '../config';
-import { ConfigError } from '../errors';
+import { ConfigError, TotesError } from '../errors';
 
 /**
  * PostgreSQL connection settings from the typed config: a URL locally, a Secrets Manager secret
@@ -29,7 +29,7 @@ export async function connectionSettings(config: DatabaseConfig): Promise<pg.Cli
   };
   switch (config.source.kind) {
     case 'url':
-      return { ...common, connectionString: config.source.url };
+      return { ...common, connectionString: withoutSslParameters(config.source.url) };
     case 'ssm': {
       const url = await getParameter(config.source.parameterName, { decrypt: true, maxAge: 300 });
       if (!url) throw new ConfigError('SSM_PARAMETER', `The SSM parameter ${config.source.parameterName} is empty.`);
@@ -50,10 +50,38 @@ export async function connectionSettings(config: DatabaseConfig): Promise<pg.Cli
   }
 }
 
+/**
+ * TLS is decided by the typed config (`ssl`) alone. node-postgres would otherwise let an `sslmode`
+ * in the URL override it, with its own reading of the libpq modes.
+ */
+function withoutSslParameters(url: string): string {
+  const parsed = new URL(url);
+  for (const name of ['sslmode', 'ssl', 'sslcert', 'sslkey', 'sslrootcert', 'uselibpqcompat']) parsed.searchParams.delete(name);
+  return parsed.toString();
+}
+
+/** Where a connection goes, without credentials: for messages. */
+export function describeServer(settings: pg.ClientConfig): string {
+  if (settings.connectionString) {
+    const u = new URL(settings.connectionString);
+    return `${u.hostname}:${u.port || 5432}${u.pathname}`;
+  }
+  return `${settings.host ?? 'localhost'}:${settings.port ?? 5432}/${settings.database ?? ''}`;
+}
+
 /** Open one client (the Lambda containers keep one connection each). */
 export async function connect(config: DatabaseConfig): Promise<pg.Client> {
-  const client = new pg.Client(await connectionSettings(config));
-  await client.connect();
+  const settings = await connectionSettings(config);
+  const client = new pg.Client(settings);
+  try {
+    await client.connect();
+  } catch (err) {
+    await client.end().catch(() => undefined);
+    const reason = err instanceof Error ? err.message : String(err);
+    const variable = config.name === 'source' ? 'TOTES_SOURCE_SSL' : 'TOTES_WAREHOUSE_SSL';
+    const tls = /ssl|tls|certificate|self.signed/i.test(reason) ? ` (TLS ${config.ssl}; for a server without TLS set ${variable}=disable or add ?sslmode=disable to its URL)` : '';
+    throw new TotesError(`Could not connect to the ${config.name} database at ${describeServer(settings)}${tls}: ${reason}`, { cause: err });
+  }
   return client;
 }
 

@@ -1,4 +1,5 @@
-import pg from 'pg';
+import { connect } from '@totes/shared/db/connect';
+import { databaseEndpoint } from '../../stack/stack';
 import { migrateWarehouse } from '@totes/shared/warehouse/migrate';
 import type { Output } from '../output';
 import { openSession, type StackOptions } from '../session';
@@ -6,8 +7,7 @@ import { openSession, type StackOptions } from '../session';
 /** `totes migrate`: bring a warehouse (the embedded one, or --warehouse-url) to the latest schema. */
 export async function migrateCommand(options: StackOptions, out: Output): Promise<number> {
   if (options.warehouseUrl) {
-    const client = new pg.Client({ connectionString: options.warehouseUrl });
-    await client.connect();
+    const client = await connect(databaseEndpoint('warehouse', options.warehouseUrl, false).config);
     try {
       report(await migrateWarehouse(client), out);
     } finally {

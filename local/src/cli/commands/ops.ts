@@ -4,7 +4,8 @@ import { redriveDlq } from '@totes/shared/aws/redrive';
 import { TotesError } from '@totes/shared/errors';
 import { queueDefinitions, stateTableName } from '@totes/shared/topology';
 import { createStageResources } from '../../stack/resources';
-import { LOCAL_REGION, LOCAL_STAGE, isStateDirectory, runningStack } from '../../stack/stack';
+import { LOCAL_REGION, LOCAL_STAGE, databaseEndpoint, isStateDirectory, runningStack } from '../../stack/stack';
+import { loadDatabaseConfig, type DatabaseConfig } from '@totes/shared/config/index';
 import { gatherStatus, type StatusSnapshot } from '../../runtime/status';
 import { formatTable, type Output } from '../output';
 import { openSession, type StackOptions } from '../session';
@@ -27,8 +28,8 @@ export interface OpsTarget {
   readonly clients: AwsClients;
   readonly stateTable: string;
   readonly queues: readonly OpsQueue[];
-  readonly warehouseUrl: string | undefined;
-  readonly sourceUrl?: string | undefined;
+  readonly warehouse: DatabaseConfig | undefined;
+  readonly source?: DatabaseConfig | undefined;
   close(): Promise<void>;
 }
 
@@ -53,8 +54,8 @@ export async function openTarget(options: TargetOptions, out: Output): Promise<O
       clients,
       stateTable: resources.stateTable,
       queues: resources.queues,
-      warehouseUrl: running.warehouseUrl,
-      sourceUrl: running.sourceUrl,
+      warehouse: loadDatabaseConfig('warehouse', running.env),
+      source: loadDatabaseConfig('source', running.env),
       close: async () => undefined,
     };
   }
@@ -69,8 +70,8 @@ export async function openTarget(options: TargetOptions, out: Output): Promise<O
     clients: session.stack.clients,
     stateTable: session.stack.resources.stateTable,
     queues: session.stack.resources.queues,
-    warehouseUrl: session.stack.warehouse.url,
-    sourceUrl: session.stack.source.url,
+    warehouse: session.stack.warehouse.config,
+    source: session.stack.source.config,
     close: () => session.close(),
   };
 }
@@ -93,7 +94,14 @@ async function remoteTarget(stage: string, region: string, warehouseUrl: string 
       return { logicalName: q.logicalName, url, arn, dlqUrl, dlqArn };
     }),
   );
-  return { description: `stage ${stage} in ${region}`, clients, stateTable: stateTableName(stage), queues, warehouseUrl, close: async () => undefined };
+  return {
+    description: `stage ${stage} in ${region}`,
+    clients,
+    stateTable: stateTableName(stage),
+    queues,
+    warehouse: warehouseUrl ? databaseEndpoint('warehouse', warehouseUrl, false).config : undefined,
+    close: async () => undefined,
+  };
 }
 
 export function renderStatus(s: StatusSnapshot): string[] {
@@ -144,8 +152,8 @@ export async function statusCommand(options: TargetOptions, out: Output): Promis
       ...target.clients,
       stateTable: target.stateTable,
       queues: target.queues,
-      warehouseUrl: target.warehouseUrl,
-      sourceUrl: target.sourceUrl,
+      warehouse: target.warehouse,
+      source: target.source,
     });
     out.info(`Status of ${target.description}:`);
     for (const line of renderStatus(snapshot)) out.info(line);

@@ -23,7 +23,7 @@ export async function runOnce(options: StackOptions & SeedOptions, out: Output):
     out.info(migrated.applied.length > 0 ? `Warehouse schema created (${migrated.applied.length} migrations).` : 'Warehouse schema is up to date.');
     await prepareSource(session, options, out);
 
-    const before = new Map((await warehouseCounts(stack.warehouse.url)).map((c) => [c.table, c.rows]));
+    const before = new Map((await warehouseCounts(stack.warehouse.config)).map((c) => [c.table, c.rows]));
     const dlqBefore = new Map((await queueDepths(stack.clients.sqs, stack.resources.queues)).map((q) => [q.logicalName, q.dlq]));
     const passStartedAt = new Date().toISOString();
     let invocations = 0;
@@ -51,7 +51,7 @@ export async function runOnce(options: StackOptions & SeedOptions, out: Output):
       return EXIT.error;
     }
 
-    const after = await warehouseCounts(stack.warehouse.url);
+    const after = await warehouseCounts(stack.warehouse.config);
     out.info('');
     for (const line of formatTable(['warehouse table', 'rows now', 'rows added'], after.map((c) => [c.table, c.rows, c.rows - (before.get(c.table) ?? 0)]))) {
       out.info(line);

@@ -1,8 +1,6 @@
 import type { Output } from '../output';
 import { openSession, type StackOptions } from '../session';
-import { importSourceCsv, refuseExternalSource, seed, type SeedOptions } from '../source';
-import { applySourceSchema } from '../../data';
-import pg from 'pg';
+import { ensureSourceSchema, importSourceCsv, refuseExternalSource, seed, type SeedOptions } from '../source';
 
 /** `totes seed`: fill the embedded source with generated data, or with a folder of CSV files. */
 export async function seedCommand(options: StackOptions & SeedOptions & { fromCsv?: string }, out: Output): Promise<number> {
@@ -12,13 +10,7 @@ export async function seedCommand(options: StackOptions & SeedOptions & { fromCs
     if (options.fromCsv) {
       await importSourceCsv(session, options.fromCsv, out);
     } else {
-      const client = new pg.Client({ connectionString: session.stack.source.url });
-      await client.connect();
-      try {
-        if (session.stack.source.embedded) await applySourceSchema(client);
-      } finally {
-        await client.end();
-      }
+      await ensureSourceSchema(session);
       await seed(session, options, out);
     }
     return 0;

@@ -62,8 +62,8 @@ export async function up(options: UpOptions, out: Output): Promise<number> {
           ...stack.clients,
           stateTable: stack.resources.stateTable,
           queues: stack.resources.queues,
-          warehouseUrl: stack.warehouse.url,
-          sourceUrl: stack.source.url,
+          warehouse: stack.warehouse.config,
+          source: stack.source.config,
         });
         out.live([
           `totes up · running ${formatDuration(Date.now() - started)} · ${invocations} invocations${simulator ? ` · ${simulator.changes()} simulated change(s)` : ''}`,
