@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import type { DatabaseConfig } from '@totes/shared/config/index';
 import { connect } from '@totes/shared/db/connect';
 import { TotesError } from '@totes/shared/errors';
