@@ -14,6 +14,10 @@
  * Naming mirrors shared/src/topology.ts: queue `<app>-<stage>-<logical>` and `<...>-dlq`, state table
  * `<app>-<stage>-state`. Bucket names must be globally unique in AWS, so they carry the account id
  * and region: `<app>-<stage>-ingestion-<account>-<region>`.
+ *
+ * Every alarm lives in the resources stack, beside the SNS topic it notifies: those on the pipeline's
+ * metrics, on each DLQ, and on each function's Lambda metrics (functions are named explicitly, by
+ * lambdaName, so the alarms can name them before the function stacks exist).
  */
 
 const topology = require('../../infra/topology.json');
@@ -28,8 +32,65 @@ const QUEUE_RETENTION_SECONDS = 345_600;
 const CONSUME_ACTIONS = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'];
 /** SqsMessageSender resolves a queue URL once per container, then sends in batches of ten. */
 const SEND_ACTIONS = ['sqs:GetQueueUrl', 'sqs:SendMessage'];
-/** Batch records, watermarks, leases and Powertools idempotency records: single-item reads and conditional writes. */
-const STATE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
+/**
+ * State table items by key prefix (shared/src/state/*): `batch#` (batch-store: Put by the detector,
+ * Get and conditional Update by all three), `watermark#` (Get, Put) and `lease#` (Put, Get, Update
+ * to renew, Delete to release), both the detector's alone. Nothing uses Powertools idempotency, and
+ * `totes status` scans from the CLI, not from a function. Each role gets the item actions its code
+ * calls, on the key prefixes it touches (dynamodb:LeadingKeys).
+ */
+const STATE_ACCESS = {
+  detect: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], keys: ['batch#*', 'watermark#*', 'lease#*'] },
+  transform: { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], keys: ['batch#*'] },
+  load: { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], keys: ['batch#*'] },
+};
+/**
+ * The warehouse tables each source table's batches feed: TARGETS in services/transformer/src/rules.ts,
+ * which this file cannot import (TypeScript; osls loads this file in plain Node). The packaged-template
+ * test compares each transform role against TARGETS itself, so the two cannot drift apart unnoticed.
+ */
+const TRANSFORM_TARGETS = {
+  address: ['dim_location', 'dim_counterparty'],
+  counterparty: ['dim_counterparty'],
+  currency: ['dim_currency'],
+  department: ['dim_staff'],
+  design: ['dim_design'],
+  staff: ['dim_staff'],
+  sales_order: ['dim_date', 'fact_sales_order'],
+  purchase_order: ['dim_date', 'fact_purchase_order'],
+  payment_type: ['dim_payment_type'],
+  transaction: ['dim_transaction'],
+  payment: ['dim_date', 'fact_payment'],
+};
+{
+  const known = Object.keys(TRANSFORM_TARGETS).sort().join();
+  if (known !== [...topology.sourceTables].sort().join()) {
+    throw new Error('services/resources/topology.cjs TRANSFORM_TARGETS must name exactly the source tables of infra/topology.json');
+  }
+}
+/**
+ * The scheduler is invoked asynchronously (EventBridge → Lambda), so no queue and no DLQ stand
+ * behind it. Two things can fail, each caught here and sent to the DLQ `<app>-<stage>-schedule-dlq`:
+ *   - EventBridge cannot hand the event to Lambda (the function or its permission is gone, Lambda
+ *     refuses the call): it retries for up to `retry.maximumEventAge` seconds, then the rule
+ *     target's dead-letter config sends the event;
+ *   - Lambda accepted the event, but the function failed `async.maximumRetryAttempts` + 1 times, or
+ *     could not run (throttled) before the event was `async.maximumEventAge` seconds old: its
+ *     on-failure destination sends the invocation record.
+ * A tick older than 5 minutes is useless (a newer one has run or will), hence the short ages.
+ */
+const SCHEDULE_FAILURES = {
+  dlqLogicalName: 'schedule',
+  retry: { maximumEventAge: 300, maximumRetryAttempts: 5 },
+  async: { maximumEventAge: 300, maximumRetryAttempts: 2 },
+};
+/**
+ * Alarms on the pipeline's own metrics and on Lambda's. A freshness alarm per table fires when no
+ * detection of it completed in 3 consecutive 5-minute periods (missing data counts as breaching), so
+ * a stuck table is reported 15-20 minutes after its last pass, inside SPEC §4's 30 minutes.
+ */
+const ALARM_PERIOD_SECONDS = 300;
+const FRESHNESS_PERIODS = 3;
 /** Lambda creates and removes its network interfaces itself; EC2 has no resource-level scoping for these. */
 const VPC_ACTIONS = [
   'ec2:CreateNetworkInterface',
@@ -50,41 +111,54 @@ const RDS_CA_BUNDLE = '/var/runtime/ca-cert.pem';
  * entry and nothing else, so widening a permission is a visible one-line change here.
  *   consumes: the queue its event source mapping polls (null for the scheduled function)
  *   sends:    logical queues it sends to
- *   objects:  S3 access by bucket role and key prefix
+ *   state:    state table item actions and the key prefixes they may touch (STATE_ACCESS), or null
+ *   objects:  S3 access by bucket role: key prefixes read (GetObject) and written (PutObject)
  *   database: which database secret it reads
+ *   failures: the DLQ its asynchronous failures go to (SCHEDULE_FAILURES), or null
  */
 function accessOf(fn, queue) {
   const transformQueues = topology.sourceTables.map((t) => `transform-${t}`);
   switch (fn) {
     case 'schedule':
-      return { consumes: null, sends: ['detect'], state: false, objects: [], database: null };
+      return { consumes: null, sends: ['detect'], state: null, objects: [], database: null, failures: SCHEDULE_FAILURES.dlqLogicalName };
     case 'detect':
       return {
         consumes: queue,
         sends: transformQueues,
-        state: true,
-        // raw/: the extracted pages; state/: the detector's ambiguous-row lists (docs/change-detection.md).
-        objects: [{ bucket: 'ingestion', prefixes: ['raw/', 'state/'], read: true, write: true }],
+        state: STATE_ACCESS.detect,
+        // raw/: the extracted pages (written, never read back); state/: the detector's ambiguous-row
+        // lists (docs/change-detection.md), read back and probed with exists().
+        objects: [{ bucket: 'ingestion', read: ['state/'], write: ['raw/', 'state/'] }],
         database: 'source',
+        failures: null,
       };
-    case 'transform':
+    case 'transform': {
+      const table = queue.sourceTable;
+      const targets = TRANSFORM_TARGETS[table];
+      if (!targets) throw new Error(`services/resources/topology.cjs has no transform targets for the ${table} table`);
+      const processed = targets.map((t) => `processed/${t}/`);
       return {
         consumes: queue,
         sends: ['load'],
-        state: true,
+        state: STATE_ACCESS.transform,
         objects: [
-          { bucket: 'ingestion', prefixes: ['raw/'], read: true, write: false },
-          { bucket: 'processed', prefixes: ['processed/', 'quarantine/'], read: true, write: true },
+          { bucket: 'ingestion', read: [`raw/${table}/`], write: [] },
+          // A redelivered batch reads back the Parquet file an earlier attempt wrote (transform-batch.ts
+          // writeFile); quarantine files are only written.
+          { bucket: 'processed', read: processed, write: [...processed, `quarantine/${table}/`] },
         ],
         database: 'source',
+        failures: null,
       };
+    }
     case 'load':
       return {
         consumes: queue,
         sends: [],
-        state: true,
-        objects: [{ bucket: 'processed', prefixes: ['processed/'], read: true, write: false }],
+        state: STATE_ACCESS.load,
+        objects: [{ bucket: 'processed', read: ['processed/'], write: [] }],
         database: 'warehouse',
+        failures: null,
       };
     default:
       throw new Error(`infra/topology.json names a function "${fn}" that services/resources/topology.cjs does not know`);
@@ -139,6 +213,11 @@ const queueArn = (name) => ({
   'Fn::Join': [':', ['arn', { Ref: 'AWS::Partition' }, 'sqs', { Ref: 'AWS::Region' }, { Ref: 'AWS::AccountId' }, name]],
 });
 const bucketNameTemplate = (stage, role) => `${APP}-${stage}-${role}-\${AWS::AccountId}-\${AWS::Region}`;
+/** The scheduler's EventBridge rule, named so that the resources stack can name it in its DLQ's policy. */
+const scheduleRuleName = (stage) => `${APP}-${stage}-schedule`;
+const scheduleRuleArn = (stage) => sub(`arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/${scheduleRuleName(stage)}`);
+/** The services that deploy functions, in infra/topology.json order. */
+const FUNCTION_SERVICES = [...new Set(Object.values(topology.functions).map((f) => f.service))];
 
 // ---------- parameters ----------
 
@@ -204,18 +283,16 @@ async function vpcConfig(resolveVariable) {
 
 // ---------- shared resources service ----------
 
-function dlqAlarm(q) {
-  const subject = q.sourceTable ? `the ${q.sourceTable} table's ${q.key} queue` : `the ${q.logicalName} queue`;
+/** An alarm on a DLQ of the stack (logical id `dlqId`) holding one message or more. */
+function dlqAlarm({ dlqId, dlqName, description }) {
   return {
     Type: 'AWS::CloudWatch::Alarm',
     Properties: {
-      AlarmName: `${q.dlqName}-not-empty`,
-      AlarmDescription:
-        `Messages from ${subject} failed ${q.maxReceiveCount} times and wait in ${q.dlqName}. ` +
-        'Read the function logs for the cause, fix it, then redrive the DLQ (docs/operations.md).',
+      AlarmName: `${dlqName}-not-empty`,
+      AlarmDescription: description,
       Namespace: 'AWS/SQS',
       MetricName: 'ApproximateNumberOfMessagesVisible',
-      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [`${q.id}Dlq`, 'QueueName'] } }],
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId, 'QueueName'] } }],
       Statistic: 'Maximum',
       Period: 60,
       EvaluationPeriods: 1,
@@ -228,18 +305,30 @@ function dlqAlarm(q) {
   };
 }
 
+function workQueueDlqAlarm(q) {
+  const subject = q.sourceTable ? `the ${q.sourceTable} table's ${q.key} queue` : `the ${q.logicalName} queue`;
+  return dlqAlarm({
+    dlqId: `${q.id}Dlq`,
+    dlqName: q.dlqName,
+    description:
+      `Messages from ${subject} failed ${q.maxReceiveCount} times and wait in ${q.dlqName}. ` +
+      'Read the function logs for the cause, fix it, then redrive the DLQ (docs/operations.md).',
+  });
+}
+
 /**
  * The pipeline's own metrics (embedded metric format, namespace TotesEtl). Powertools Metrics adds a
  * `service` dimension (POWERTOOLS_SERVICE_NAME) to every metric, and an alarm matches a metric only
- * on its exact dimension set, so the alarm names both: service and table.
+ * on its exact dimension set, so the alarm names both: service and table. By default the alarm fires
+ * on any count in a 5-minute period; `when` overrides that (the freshness alarm fires on none).
  */
-function metricAlarm({ id, metric, service, table, stage, description }) {
+function metricAlarm({ id, name, metric, service, table, stage, description, when }) {
   return [
     id,
     {
       Type: 'AWS::CloudWatch::Alarm',
       Properties: {
-        AlarmName: `${APP}-${stage}-${metric}-${table}`,
+        AlarmName: name ?? `${APP}-${stage}-${metric}-${table}`,
         AlarmDescription: description,
         Namespace: METRICS_NAMESPACE,
         MetricName: metric,
@@ -248,16 +337,44 @@ function metricAlarm({ id, metric, service, table, stage, description }) {
           { Name: 'table', Value: table },
         ],
         Statistic: 'Sum',
-        Period: 300,
+        Period: ALARM_PERIOD_SECONDS,
         EvaluationPeriods: 1,
         Threshold: 0,
         ComparisonOperator: 'GreaterThanThreshold',
         TreatMissingData: 'notBreaching',
+        ...when,
         AlarmActions: [{ Ref: 'AlarmTopic' }],
         OKActions: [{ Ref: 'AlarmTopic' }],
       },
     },
   ];
+}
+
+/**
+ * Lambda's own metrics for one function (dimension FunctionName, the name functionsFor sets), so an
+ * invocation that fails as a whole reaches a person even when no message ends in a DLQ: a crash at
+ * start (bad configuration), a timeout, running out of memory, every record of a batch failing, or
+ * the scheduler failing (nothing queues behind it).
+ */
+function lambdaAlarm({ functionName, metric, description }) {
+  return {
+    Type: 'AWS::CloudWatch::Alarm',
+    Properties: {
+      AlarmName: `${functionName}-${metric.toLowerCase()}`,
+      AlarmDescription: description,
+      Namespace: 'AWS/Lambda',
+      MetricName: metric,
+      Dimensions: [{ Name: 'FunctionName', Value: functionName }],
+      Statistic: 'Sum',
+      Period: ALARM_PERIOD_SECONDS,
+      EvaluationPeriods: 1,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: 'AlarmTopic' }],
+      OKActions: [{ Ref: 'AlarmTopic' }],
+    },
+  };
 }
 
 function bucket(stage, role, retain) {
@@ -355,7 +472,70 @@ async function sharedResourcesStack({ resolveVariable }) {
         RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [`${q.id}Dlq`, 'Arn'] }, maxReceiveCount: q.maxReceiveCount },
       },
     };
-    Resources[`${q.id}DlqAlarm`] = dlqAlarm(q);
+    Resources[`${q.id}DlqAlarm`] = workQueueDlqAlarm(q);
+  }
+
+  // The scheduler's DLQ: no work queue feeds it; EventBridge and Lambda's asynchronous invocation do.
+  const scheduleDlqName = `${prefix}-${SCHEDULE_FAILURES.dlqLogicalName}-dlq`;
+  Resources.ScheduleDlq = {
+    Type: 'AWS::SQS::Queue',
+    Properties: {
+      QueueName: scheduleDlqName,
+      MessageRetentionPeriod: DLQ_RETENTION_SECONDS,
+      // SQS-managed keys: EventBridge cannot send to a queue under the AWS-managed SQS KMS key.
+      SqsManagedSseEnabled: true,
+      RedriveAllowPolicy: { redrivePermission: 'denyAll' },
+    },
+  };
+  Resources.ScheduleDlqPolicy = {
+    Type: 'AWS::SQS::QueuePolicy',
+    Properties: {
+      Queues: [{ Ref: 'ScheduleDlq' }],
+      PolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            // The rule target's dead-letter config sends as EventBridge, not as a role of ours.
+            Sid: 'ScheduleRuleDeadLetters',
+            Effect: 'Allow',
+            Principal: { Service: 'events.amazonaws.com' },
+            Action: 'sqs:SendMessage',
+            Resource: { 'Fn::GetAtt': ['ScheduleDlq', 'Arn'] },
+            Condition: { ArnEquals: { 'aws:SourceArn': scheduleRuleArn(stage) } },
+          },
+        ],
+      },
+    },
+  };
+  Resources.ScheduleDlqAlarm = dlqAlarm({
+    dlqId: 'ScheduleDlq',
+    dlqName: scheduleDlqName,
+    description:
+      `The scheduler (${lambdaName('change-detector', stage, 'schedule')}) could not be invoked, or failed ${SCHEDULE_FAILURES.async.maximumRetryAttempts + 1} times, or could not run for 5 minutes, ` +
+      `and its event waits in ${scheduleDlqName}. While it fails no detection is scheduled. Read its log, fix the cause; ` +
+      'then purge the DLQ: the next tick does the work (docs/operations.md).',
+  });
+
+  // Invocation errors and throttles of every function of the three function services.
+  for (const service of FUNCTION_SERVICES) {
+    for (const f of functionsOf(service, stage)) {
+      const functionName = lambdaName(service, stage, f.key);
+      Resources[`${pascal(f.key)}ErrorsAlarm`] = lambdaAlarm({
+        functionName,
+        metric: 'Errors',
+        description:
+          `${functionName} failed as a whole (it threw, timed out, ran out of memory, or could not start). ` +
+          'Read its log in CloudWatch Logs (docs/operations.md).',
+      });
+      Resources[`${pascal(f.key)}ThrottlesAlarm`] = lambdaAlarm({
+        functionName,
+        metric: 'Throttles',
+        description:
+          `Lambda refused to run ${functionName}: the account's concurrency is used up. The work is retried later ` +
+          '(queued messages return to their queue, scheduler ticks are retried) and may end in a DLQ. ' +
+          'Find what uses the concurrency, or raise the quota (docs/operations.md).',
+      });
+    }
   }
 
   for (const table of topology.sourceTables) {
@@ -377,6 +557,30 @@ async function sharedResourcesStack({ resolveVariable }) {
       description: `Rows of the ${table} table broke a transformation rule and were written under quarantine/ in the processed bucket instead of being loaded.`,
     });
     Resources[quarantineId] = quarantineAlarm;
+    // Freshness: the change-detector counts DetectionPasses (1) for every completed detection of a
+    // table, changes found or not, so silence means the table is stuck, whatever the reason.
+    const freshnessMinutes = (FRESHNESS_PERIODS * ALARM_PERIOD_SECONDS) / 60;
+    const [freshId, freshAlarm] = metricAlarm({
+      id: `${pascal(table)}FreshnessAlarm`,
+      name: `${APP}-${stage}-not-detected-${table}`,
+      metric: 'DetectionPasses',
+      service: 'change-detector',
+      table,
+      stage,
+      description:
+        `No detection of the ${table} table completed in ${freshnessMinutes} minutes: its changes are not reaching the warehouse ` +
+        '(SPEC §4 allows 30 minutes). The scheduler or the detect function is failing, the table\'s lease is stuck, or the source is ' +
+        'unreachable. See the other alarms, totes status and the change-detector log (docs/operations.md).',
+      when: {
+        EvaluationPeriods: FRESHNESS_PERIODS,
+        DatapointsToAlarm: FRESHNESS_PERIODS,
+        Threshold: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        // No data is the very symptom: nothing runs, so nothing is emitted.
+        TreatMissingData: 'breaching',
+      },
+    });
+    Resources[freshId] = freshAlarm;
   }
 
   Resources.StateTable = {
@@ -447,23 +651,45 @@ function roleStatements(service, stage, f, shared, secretId, withVpc) {
   if (access.sends.length > 0) {
     statements.push({ Sid: 'SendToNextQueues', Effect: 'Allow', Action: SEND_ACTIONS, Resource: access.sends.map((l) => queueArn(`${shared.queuePrefix}-${l}`)) });
   }
+  if (access.failures) {
+    // Lambda sends an asynchronous invocation's failure record to its destination with the function's role.
+    statements.push({
+      Sid: 'SendFailuresToDlq',
+      Effect: 'Allow',
+      Action: ['sqs:SendMessage'],
+      Resource: queueArn(`${shared.queuePrefix}-${access.failures}-dlq`),
+    });
+  }
   if (access.state) {
     statements.push({
       Sid: 'ReadWriteState',
       Effect: 'Allow',
-      Action: STATE_ACTIONS,
+      Action: access.state.actions,
       Resource: sub(`arn:\${AWS::Partition}:dynamodb:\${AWS::Region}:\${AWS::AccountId}:table/${shared.stateTable}`),
+      // Only items whose key starts with these prefixes (batch#, watermark#, lease#).
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': access.state.keys } },
     });
   }
   for (const o of access.objects) {
     const bucketTemplate = shared.bucketTemplates[o.bucket];
-    const keys = o.prefixes.map((p) => sub(`arn:\${AWS::Partition}:s3:::${bucketTemplate}/${p}*`));
+    const keys = (prefixes) => prefixes.map((p) => sub(`arn:\${AWS::Partition}:s3:::${bucketTemplate}/${p}*`));
     const sid = pascal(o.bucket);
-    if (o.read) statements.push({ Sid: `Read${sid}Objects`, Effect: 'Allow', Action: ['s3:GetObject'], Resource: keys });
-    if (o.write) statements.push({ Sid: `Write${sid}Objects`, Effect: 'Allow', Action: ['s3:PutObject'], Resource: keys });
-    // Without ListBucket, S3 answers 403 instead of 404 for a missing key, and ObjectStore.exists() needs
-    // the 404. No s3:prefix condition: a HEAD request carries no prefix, so the condition would never match.
-    statements.push({ Sid: `List${sid}Bucket`, Effect: 'Allow', Action: ['s3:ListBucket'], Resource: sub(`arn:\${AWS::Partition}:s3:::${bucketTemplate}`) });
+    if (o.read.length > 0) {
+      statements.push({ Sid: `Read${sid}Objects`, Effect: 'Allow', Action: ['s3:GetObject'], Resource: keys(o.read) });
+      // Without ListBucket, S3 answers a read of a missing key with 403 AccessDenied instead of 404, so
+      // ObjectStore.exists() could not say "no" and a missing raw batch would read as a permission error.
+      // Limited to the prefixes read: for that choice S3 evaluates ListBucket with the requested key as
+      // s3:prefix (ceph/s3-tests test_head_object_404_with_policy_prefix, written to AWS's behaviour),
+      // and a listing outside them is refused.
+      statements.push({
+        Sid: `List${sid}Bucket`,
+        Effect: 'Allow',
+        Action: ['s3:ListBucket'],
+        Resource: sub(`arn:\${AWS::Partition}:s3:::${bucketTemplate}`),
+        Condition: { StringLike: { 's3:prefix': o.read.map((p) => `${p}*`) } },
+      });
+    }
+    if (o.write.length > 0) statements.push({ Sid: `Write${sid}Objects`, Effect: 'Allow', Action: ['s3:PutObject'], Resource: keys(o.write) });
   }
   if (access.database) {
     statements.push({ Sid: 'ReadDatabaseSecret', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: secretArn(secretId) });
@@ -505,7 +731,20 @@ function functionsFor(service) {
           },
         });
       } else {
-        def.events.push({ schedule: { rate: [topology.schedule.rate], enabled: true } });
+        // An eventBridge event rather than `schedule`: only it takes a retry policy and a DLQ.
+        const failures = queueArn(`${shared.queuePrefix}-${access.failures}-dlq`);
+        def.events.push({
+          eventBridge: {
+            name: scheduleRuleName(shared.stage),
+            description: `Schedules change detection of every source table (${APP} ${shared.stage})`,
+            schedule: topology.schedule.rate,
+            retryPolicy: SCHEDULE_FAILURES.retry,
+            deadLetterQueueArn: failures,
+          },
+        });
+        def.maximumRetryAttempts = SCHEDULE_FAILURES.async.maximumRetryAttempts;
+        def.maximumEventAge = SCHEDULE_FAILURES.async.maximumEventAge;
+        def.destinations = { onFailure: { type: 'sqs', arn: failures } };
       }
       if (vpc && access.database) def.vpc = vpc;
       functions[f.key] = def;

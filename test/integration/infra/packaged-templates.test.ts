@@ -6,16 +6,22 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { queueDefinitions, topology } from '@totes/shared/topology';
+import { TARGETS } from '../../../services/transformer/src/rules';
 import {
   SERVICE_NAMES,
+  asyncInvocationsKeepFailures,
   bucketsPrivateAndEncrypted,
   dataBucketsRequireTls,
   dlqsAlarmToEmail,
+  freshnessAlarmsPerTable,
   functionsOnSupportedRuntime,
+  lambdaAlarmsForEveryFunction,
   mappingsReportBatchItemFailures,
   metricAlarmsPerTable,
   ownRoleWithoutWildcards,
   queuesEncrypted,
+  s3GrantsAreExactly,
+  stateGrantsAreExactly,
   stateTableIsDurable,
   visibilityCoversConsumer,
   workQueuesHaveDlqs,
@@ -74,6 +80,60 @@ function props(t: Templates, service: keyof Templates, pick: (id: string, r: Cfn
   return entry[1].Properties;
 }
 const ofType = (type: string) => (_: string, r: CfnResource) => r.Type === type;
+const withId = (logicalId: string) => (id: string) => id === logicalId;
+/** The inline policy statements of a role in a cloned template, for a mutation. */
+function statements(t: Templates, service: keyof Templates, roleId: string): Array<Record<string, unknown>> {
+  const role = props(t, service, withId(roleId)) as { Policies: Array<{ PolicyDocument: { Statement: Array<Record<string, unknown>> } }> };
+  return role.Policies[0]!.PolicyDocument.Statement;
+}
+function statement(t: Templates, service: keyof Templates, roleId: string, sid: string): Record<string, unknown> {
+  const found = statements(t, service, roleId).find((s) => s.Sid === sid);
+  if (!found) throw new Error(`${roleId} has no statement ${sid}`);
+  return found;
+}
+const fnName = (service: string, key: string) => `totes-etl-${service}-${STAGE}-${key}`;
+/** The schedule rule's one target, in a cloned template. */
+function scheduleTarget(t: Templates): Record<string, unknown> {
+  const rule = props(t, 'change-detector', ofType('AWS::Events::Rule')) as { Targets: Array<Record<string, unknown>> };
+  return rule.Targets[0]!;
+}
+
+/**
+ * What each function may do in S3, written from the data flow (docs/deploy.md), not from
+ * topology.cjs: the transform roles from the transformer's own TARGETS. A ListBucket grant is
+ * limited to the prefixes read, so that a missing key reads as 404, not 403.
+ */
+const bucketPrefixGrants = (bucket: string, read: string[], write: string[]) => [
+  ...read.map((p) => `s3:GetObject ${bucket}/${p}*`),
+  ...read.map((p) => `s3:ListBucket ${bucket} prefix=${p}*`),
+  ...write.map((p) => `s3:PutObject ${bucket}/${p}*`),
+];
+const EXPECTED_S3: Record<string, string[]> = {
+  [fnName('change-detector', 'schedule')]: [],
+  [fnName('change-detector', 'detect')]: bucketPrefixGrants('ingestion', ['state/'], ['raw/', 'state/']),
+  ...Object.fromEntries(
+    topology.sourceTables.map((table) => {
+      const processed = (TARGETS[table as keyof typeof TARGETS] as readonly string[]).map((target) => `processed/${target}/`);
+      return [
+        fnName('transformer', `transform-${table}`),
+        [...bucketPrefixGrants('ingestion', [`raw/${table}/`], []), ...bucketPrefixGrants('processed', processed, [...processed, `quarantine/${table}/`])],
+      ];
+    }),
+  ),
+  [fnName('warehouse-loader', 'load')]: bucketPrefixGrants('processed', ['processed/'], []),
+};
+/** The state table calls each function's code makes (shared/src/state/*), on the item key prefixes it uses. */
+const EXPECTED_STATE: Record<string, { actions: string[]; keys: string[] }> = {
+  [fnName('change-detector', 'schedule')]: { actions: [], keys: [] },
+  [fnName('change-detector', 'detect')]: {
+    actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+    keys: ['batch#*', 'watermark#*', 'lease#*'],
+  },
+  ...Object.fromEntries(topology.sourceTables.map((table) => [fnName('transformer', `transform-${table}`), { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], keys: ['batch#*'] }])),
+  [fnName('warehouse-loader', 'load')]: { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], keys: ['batch#*'] },
+};
+/** SPEC §4: a change in the warehouse within 30 minutes; a stuck table must alarm well inside that. */
+const FRESHNESS_WINDOW_SECONDS = 15 * 60;
 const queueNamed = (name: string) => (_: string, r: CfnResource) => r.Type === 'AWS::SQS::Queue' && r.Properties?.QueueName === name;
 
 describe('the packaged CloudFormation of every service', () => {
@@ -133,6 +193,29 @@ describe('the packaged CloudFormation of every service', () => {
   it('alarms on DetectionErrors and QuarantinedRows for every source table', () => {
     expect(metricAlarmsPerTable(templates, 'DetectionErrors', topology.sourceTables)).toEqual([]);
     expect(metricAlarmsPerTable(templates, 'QuarantinedRows', topology.sourceTables)).toEqual([]);
+  });
+
+  it('keeps the scheduler\'s failures: a retry policy and a DLQ on its EventBridge target, an on-failure destination on the function', () => {
+    expect(Object.values(templates['change-detector'].Resources).filter((r) => r.Type === 'AWS::Events::Rule')).toHaveLength(1);
+    expect(asyncInvocationsKeepFailures(templates)).toEqual([]);
+  });
+
+  it('alarms on Errors and Throttles of every function, through the SNS topic emailing the address passed as a param', () => {
+    expect(lambdaAlarmsForEveryFunction(templates, 'Errors', ALARM_EMAIL)).toEqual([]);
+    expect(lambdaAlarmsForEveryFunction(templates, 'Throttles', ALARM_EMAIL)).toEqual([]);
+  });
+
+  it('alarms when no detection of a source table completed for 15 minutes, missing data counting as breaching', () => {
+    expect(freshnessAlarmsPerTable(templates, topology.sourceTables, ALARM_EMAIL, FRESHNESS_WINDOW_SECONDS)).toEqual([]);
+  });
+
+  it('grants each function exactly the S3 prefixes it uses: transform-<table> its own raw, processed and quarantine prefixes', () => {
+    expect(Object.keys(EXPECTED_S3)).toHaveLength(topology.sourceTables.length + 3);
+    expect(s3GrantsAreExactly(templates, EXPECTED_S3)).toEqual([]);
+  });
+
+  it('grants each function exactly the state table calls its code makes, on the item keys it uses', () => {
+    expect(stateGrantsAreExactly(templates, EXPECTED_STATE)).toEqual([]);
   });
 
   it('points every function at the shared resources through its environment', () => {
@@ -209,6 +292,64 @@ describe('the template rules', () => {
     ['a bucket without a public access block', (t) => delete props(t, 'resources', ofType('AWS::S3::Bucket')).PublicAccessBlockConfiguration, bucketsPrivateAndEncrypted],
     ['a bucket without encryption', (t) => delete props(t, 'transformer', ofType('AWS::S3::Bucket')).BucketEncryption, bucketsPrivateAndEncrypted],
     ['an unencrypted DLQ', (t) => (props(t, 'resources', queueNamed(name('load-dlq'))).SqsManagedSseEnabled = false), queuesEncrypted],
+    ['an unencrypted scheduler DLQ', (t) => (props(t, 'resources', queueNamed(name('schedule-dlq'))).SqsManagedSseEnabled = false), queuesEncrypted],
+    // The scheduler's failures.
+    ['a schedule target without a DLQ', (t) => delete scheduleTarget(t).DeadLetterConfig, asyncInvocationsKeepFailures],
+    ['a schedule target without a retry policy', (t) => delete scheduleTarget(t).RetryPolicy, asyncInvocationsKeepFailures],
+    ['a scheduler DLQ whose policy admits another rule', (t) => {
+      const statementOf = props(t, 'resources', ofType('AWS::SQS::QueuePolicy')) as { PolicyDocument: { Statement: Array<{ Condition: { ArnEquals: Record<string, unknown> } }> } };
+      statementOf.PolicyDocument.Statement[0]!.Condition.ArnEquals['aws:SourceArn'] = `arn:aws:events:eu-west-2:123456789012:rule/${name('other')}`;
+    }, asyncInvocationsKeepFailures],
+    ['a scheduler without an on-failure destination', (t) => delete props(t, 'change-detector', ofType('AWS::Lambda::EventInvokeConfig')).DestinationConfig, asyncInvocationsKeepFailures],
+    ['a scheduler role that may not send to its destination', (t) => {
+      const list = statements(t, 'change-detector', 'ScheduleRole');
+      list.splice(list.findIndex((s) => s.Sid === 'SendFailuresToDlq'), 1);
+    }, asyncInvocationsKeepFailures],
+    ['a scheduler DLQ without an alarm', (t) => delete t.resources.Resources.ScheduleDlqAlarm, (t) => dlqsAlarmToEmail(t, ALARM_EMAIL)],
+    ['a scheduler DLQ no failure is sent to', (t) => {
+      delete scheduleTarget(t).DeadLetterConfig;
+      delete props(t, 'change-detector', ofType('AWS::Lambda::EventInvokeConfig')).DestinationConfig;
+    }, (t) => workQueuesHaveDlqs(t, [])],
+    // Lambda alarms.
+    ['a function without an Errors alarm', (t) => delete t.resources.Resources.TransformPaymentErrorsAlarm, (t) => lambdaAlarmsForEveryFunction(t, 'Errors', ALARM_EMAIL)],
+    ['an Errors alarm on another function', (t) => (props(t, 'resources', withId('LoadErrorsAlarm')).Dimensions = [{ Name: 'FunctionName', Value: fnName('warehouse-loader', 'unload') }]), (t) => lambdaAlarmsForEveryFunction(t, 'Errors', ALARM_EMAIL)],
+    ['an Errors alarm with an extra dimension', (t) => (props(t, 'resources', withId('DetectErrorsAlarm')).Dimensions as unknown[]).push({ Name: 'Resource', Value: 'x' }), (t) => lambdaAlarmsForEveryFunction(t, 'Errors', ALARM_EMAIL)],
+    ['an Errors alarm above 5 errors', (t) => (props(t, 'resources', withId('ScheduleErrorsAlarm')).Threshold = 5), (t) => lambdaAlarmsForEveryFunction(t, 'Errors', ALARM_EMAIL)],
+    ['a Throttles alarm without actions', (t) => delete props(t, 'resources', withId('TransformStaffThrottlesAlarm')).AlarmActions, (t) => lambdaAlarmsForEveryFunction(t, 'Throttles', ALARM_EMAIL)],
+    // Freshness alarms.
+    ['a table without a freshness alarm', (t) => delete t.resources.Resources.CurrencyFreshnessAlarm, (t) => freshnessAlarmsPerTable(t, topology.sourceTables, ALARM_EMAIL, FRESHNESS_WINDOW_SECONDS)],
+    ['a freshness alarm treating missing data as not breaching', (t) => (props(t, 'resources', withId('PaymentFreshnessAlarm')).TreatMissingData = 'notBreaching'), (t) => freshnessAlarmsPerTable(t, topology.sourceTables, ALARM_EMAIL, FRESHNESS_WINDOW_SECONDS)],
+    ['a freshness alarm over 45 minutes', (t) => (props(t, 'resources', withId('StaffFreshnessAlarm')).Period = 900), (t) => freshnessAlarmsPerTable(t, topology.sourceTables, ALARM_EMAIL, FRESHNESS_WINDOW_SECONDS)],
+    ['a freshness alarm without the service dimension', (t) => (props(t, 'resources', withId('DesignFreshnessAlarm')).Dimensions = [{ Name: 'table', Value: 'design' }]), (t) => freshnessAlarmsPerTable(t, topology.sourceTables, ALARM_EMAIL, FRESHNESS_WINDOW_SECONDS)],
+    ['a freshness alarm firing on passes instead of their absence', (t) => (props(t, 'resources', withId('AddressFreshnessAlarm')).ComparisonOperator = 'GreaterThanThreshold'), (t) => freshnessAlarmsPerTable(t, topology.sourceTables, ALARM_EMAIL, FRESHNESS_WINDOW_SECONDS)],
+    ['a freshness alarm without actions', (t) => delete props(t, 'resources', withId('TransactionFreshnessAlarm')).AlarmActions, (t) => freshnessAlarmsPerTable(t, topology.sourceTables, ALARM_EMAIL, FRESHNESS_WINDOW_SECONDS)],
+    // S3 scope.
+    ['a transform role writing every processed table', (t) => {
+      const write = statement(t, 'transformer', 'TransformPaymentRole', 'WriteProcessedObjects');
+      write.Resource = [{ 'Fn::Sub': `arn:\${AWS::Partition}:s3:::totes-etl-${STAGE}-processed-\${AWS::AccountId}-\${AWS::Region}/processed/*` }];
+    }, (t) => s3GrantsAreExactly(t, EXPECTED_S3)],
+    ['a transform role writing another table\'s quarantine', (t) => {
+      const write = statement(t, 'transformer', 'TransformPaymentRole', 'WriteProcessedObjects');
+      (write.Resource as unknown[]).push({ 'Fn::Sub': `arn:\${AWS::Partition}:s3:::totes-etl-${STAGE}-processed-\${AWS::AccountId}-\${AWS::Region}/quarantine/address/*` });
+    }, (t) => s3GrantsAreExactly(t, EXPECTED_S3)],
+    ['a transform role reading every raw table', (t) => {
+      const read = statement(t, 'transformer', 'TransformDesignRole', 'ReadIngestionObjects');
+      read.Resource = [{ 'Fn::Sub': `arn:\${AWS::Partition}:s3:::totes-etl-${STAGE}-ingestion-\${AWS::AccountId}-\${AWS::Region}/raw/*` }];
+    }, (t) => s3GrantsAreExactly(t, EXPECTED_S3)],
+    ['a ListBucket grant without a prefix condition', (t) => delete statement(t, 'transformer', 'TransformCurrencyRole', 'ListIngestionBucket').Condition, (t) => s3GrantsAreExactly(t, EXPECTED_S3)],
+    ['a detect role reading raw/', (t) => {
+      const read = statement(t, 'change-detector', 'DetectRole', 'ReadIngestionObjects');
+      (read.Resource as unknown[]).push({ 'Fn::Sub': `arn:\${AWS::Partition}:s3:::totes-etl-${STAGE}-ingestion-\${AWS::AccountId}-\${AWS::Region}/raw/*` });
+    }, (t) => s3GrantsAreExactly(t, EXPECTED_S3)],
+    ['a loader role writing processed/', (t) => (statement(t, 'warehouse-loader', 'LoadRole', 'ReadProcessedObjects').Action = ['s3:GetObject', 's3:PutObject']), (t) => s3GrantsAreExactly(t, EXPECTED_S3)],
+    // DynamoDB scope.
+    ['a loader role with PutItem', (t) => (statement(t, 'warehouse-loader', 'LoadRole', 'ReadWriteState').Action as string[]).push('dynamodb:PutItem'), (t) => stateGrantsAreExactly(t, EXPECTED_STATE)],
+    ['a transform role with DeleteItem', (t) => (statement(t, 'transformer', 'TransformSalesOrderRole', 'ReadWriteState').Action as string[]).push('dynamodb:DeleteItem'), (t) => stateGrantsAreExactly(t, EXPECTED_STATE)],
+    ['a transform role on every state item', (t) => delete statement(t, 'transformer', 'TransformAddressRole', 'ReadWriteState').Condition, (t) => stateGrantsAreExactly(t, EXPECTED_STATE)],
+    ['a transform role on lease items', (t) => {
+      const s = statement(t, 'transformer', 'TransformStaffRole', 'ReadWriteState') as { Condition: Record<string, Record<string, string[]>> };
+      s.Condition['ForAllValues:StringLike']!['dynamodb:LeadingKeys']!.push('lease#*');
+    }, (t) => stateGrantsAreExactly(t, EXPECTED_STATE)],
   ];
 
   it.each(cases)('report %s', (_what, mutate, rule) => {

@@ -105,8 +105,32 @@ function queues(templates: Templates): { work: WorkQueue[]; all: Found[] } {
   return { work, all };
 }
 
+/**
+ * Queue names that receive an asynchronous invocation's failures: an EventBridge rule target's
+ * dead-letter config and a Lambda function's on-failure destination (ARNs built from names, across stacks).
+ */
+function failureDestinationNames(templates: Templates): Set<string> {
+  const names = new Set<string>();
+  for (const rule of resourcesOfType(templates, 'AWS::Events::Rule')) {
+    for (const target of asArray(rule.props.Targets).filter(isRecord)) {
+      const dlq = isRecord(target.DeadLetterConfig) ? arnTail(target.DeadLetterConfig.Arn) : undefined;
+      if (dlq) names.add(dlq);
+    }
+  }
+  for (const c of resourcesOfType(templates, 'AWS::Lambda::EventInvokeConfig')) {
+    const onFailure = isRecord(c.props.DestinationConfig) && isRecord(c.props.DestinationConfig.OnFailure) ? c.props.DestinationConfig.OnFailure : undefined;
+    const name = onFailure ? arnTail(onFailure.Destination) : undefined;
+    if (name) names.add(name);
+  }
+  return names;
+}
+
+/** Logical ids of every DLQ: those of work queues and those receiving asynchronous failures. */
 function dlqIds(templates: Templates): Set<string> {
-  return new Set(queues(templates).work.flatMap((q) => (q.dlqId ? [q.dlqId] : [])));
+  const failureQueues = failureDestinationNames(templates);
+  const ids = new Set(queues(templates).work.flatMap((q) => (q.dlqId ? [q.dlqId] : [])));
+  for (const q of queues(templates).all) if (failureQueues.has(String(q.props.QueueName))) ids.add(q.id);
+  return ids;
 }
 
 // ---------- rules ----------
@@ -134,7 +158,7 @@ export function workQueuesHaveDlqs(templates: Templates, expectedQueueNames: rea
   for (const [dlq, users] of shared) if (users.length > 1) problems.push(`DLQ ${dlq} is shared by ${users.join(', ')}`);
   const dlqs = dlqIds(templates);
   for (const q of all) {
-    if (!redrivePolicy(q.props) && !dlqs.has(q.id)) problems.push(`queue ${q.id} is neither a work queue nor the DLQ of one`);
+    if (!redrivePolicy(q.props) && !dlqs.has(q.id)) problems.push(`queue ${q.id} is neither a work queue nor the DLQ of one (of a queue or of an asynchronous invocation)`);
   }
   return problems;
 }
@@ -172,22 +196,35 @@ export function visibilityCoversConsumer(templates: Templates): string[] {
   return problems;
 }
 
-/** Every DLQ has an alarm (> 0 visible messages) whose action is an SNS topic with an email subscription to `email`. */
+/** SNS topics (logical ids, in the stack that defines them) with an email subscription to `email`. */
+function emailTopics(templates: Templates, email: string): Set<string> {
+  const out = new Set<string>();
+  for (const s of resourcesOfType(templates, 'AWS::SNS::Subscription')) {
+    const topic = refTarget(s.props.TopicArn);
+    if (topic && s.props.Protocol === 'email' && s.props.Endpoint === email) out.add(`${s.service}/${topic}`);
+  }
+  for (const t of resourcesOfType(templates, 'AWS::SNS::Topic')) {
+    for (const sub of asArray(t.props.Subscription)) {
+      if (isRecord(sub) && sub.Protocol === 'email' && sub.Endpoint === email) out.add(`${t.service}/${t.id}`);
+    }
+  }
+  return out;
+}
+
+/** The alarm's actions include a topic of its own stack that emails `email`. */
+function notifiesEmail(templates: Templates, alarm: Found, email: string): boolean {
+  const topics = emailTopics(templates, email);
+  return asArray(alarm.props.AlarmActions).some((action) => {
+    const topic = refTarget(action);
+    return topic !== undefined && templates[alarm.service].Resources[topic]?.Type === 'AWS::SNS::Topic' && topics.has(`${alarm.service}/${topic}`);
+  });
+}
+
+/** Every DLQ (of a work queue or of an asynchronous invocation) has an alarm (> 0 visible messages) whose action is an SNS topic with an email subscription to `email`. */
 export function dlqsAlarmToEmail(templates: Templates, email: string): string[] {
   const problems: string[] = [];
   const { all } = queues(templates);
   const alarms = resourcesOfType(templates, 'AWS::CloudWatch::Alarm');
-  const topics = new Set(resourcesOfType(templates, 'AWS::SNS::Topic').map((t) => t.id));
-  const emailTopics = new Set<string>();
-  for (const s of resourcesOfType(templates, 'AWS::SNS::Subscription')) {
-    const topic = refTarget(s.props.TopicArn);
-    if (topic && s.props.Protocol === 'email' && s.props.Endpoint === email) emailTopics.add(topic);
-  }
-  for (const t of resourcesOfType(templates, 'AWS::SNS::Topic')) {
-    for (const sub of asArray(t.props.Subscription)) {
-      if (isRecord(sub) && sub.Protocol === 'email' && sub.Endpoint === email) emailTopics.add(t.id);
-    }
-  }
   for (const dlqId of dlqIds(templates)) {
     const dlqName = all.find((q) => q.id === dlqId)?.props.QueueName;
     const watching = alarms.filter((a) => {
@@ -202,16 +239,7 @@ export function dlqsAlarmToEmail(templates: Templates, email: string): string[] 
       problems.push(`DLQ ${String(dlqName)} has no ApproximateNumberOfMessagesVisible alarm`);
       continue;
     }
-    const good = watching.some((a) => {
-      const { ComparisonOperator: op, Threshold: threshold } = a.props;
-      const firesOnOne =
-        (op === 'GreaterThanThreshold' && threshold === 0) || (op === 'GreaterThanOrEqualToThreshold' && threshold === 1);
-      const notifies = asArray(a.props.AlarmActions).some((action) => {
-        const topic = refTarget(action);
-        return topic !== undefined && topics.has(topic) && emailTopics.has(topic);
-      });
-      return firesOnOne && notifies;
-    });
+    const good = watching.some((a) => firesAboveZero(a.props) && notifiesEmail(templates, a, email));
     if (!good) {
       problems.push(`DLQ ${String(dlqName)}: no alarm both fires on one visible message and notifies an SNS topic emailing ${email}`);
     }
@@ -357,4 +385,224 @@ export function metricAlarmsPerTable(templates: Templates, metric: string, table
   return tables
     .filter((t) => !alarms.some((a) => asArray(a.props.Dimensions).some((d) => isRecord(d) && d.Name === 'table' && d.Value === t)))
     .map((t) => `no ${metric} alarm for the ${t} table`);
+}
+
+// ---------- alarms that reach a person when things stop silently ----------
+
+/** The alarm fires as soon as the metric's statistic is above zero (`> 0` or `>= 1`). */
+function firesAboveZero(props: Record<string, unknown>): boolean {
+  const { ComparisonOperator: op, Threshold: threshold } = props;
+  return (op === 'GreaterThanThreshold' && threshold === 0) || (op === 'GreaterThanOrEqualToThreshold' && threshold === 1);
+}
+
+/** The alarm's dimensions are exactly `expected` (CloudWatch matches a metric on its whole dimension set). */
+function hasExactDimensions(props: Record<string, unknown>, expected: Record<string, string>): boolean {
+  const dims = asArray(props.Dimensions).filter(isRecord);
+  const names = Object.keys(expected);
+  return dims.length === names.length && names.every((n) => dims.some((d) => d.Name === n && d.Value === expected[n]));
+}
+
+/**
+ * For every Lambda function of every stack, an alarm on `AWS/Lambda` `metric` (Errors, Throttles)
+ * with the single dimension FunctionName = that function's name, Sum > 0, emailing `email`.
+ */
+export function lambdaAlarmsForEveryFunction(templates: Templates, metric: string, email: string): string[] {
+  const problems: string[] = [];
+  const alarms = resourcesOfType(templates, 'AWS::CloudWatch::Alarm').filter((a) => a.props.Namespace === 'AWS/Lambda' && a.props.MetricName === metric);
+  for (const f of resourcesOfType(templates, 'AWS::Lambda::Function')) {
+    const name = f.props.FunctionName;
+    if (typeof name !== 'string') {
+      problems.push(`${f.service}/${f.id} has no literal FunctionName, so no alarm can name it`);
+      continue;
+    }
+    const watching = alarms.filter((a) => hasExactDimensions(a.props, { FunctionName: name }));
+    if (watching.length === 0) {
+      problems.push(`no ${metric} alarm for ${name}`);
+      continue;
+    }
+    const good = watching.some((a) => a.props.Statistic === 'Sum' && firesAboveZero(a.props) && notifiesEmail(templates, a, email));
+    if (!good) problems.push(`${name}: no ${metric} alarm both fires on Sum > 0 and notifies an SNS topic emailing ${email}`);
+  }
+  return problems;
+}
+
+/**
+ * A freshness alarm per source table: `TotesEtl` `DetectionPasses` with exactly the dimensions
+ * service=change-detector and table=<table>, firing when the Sum is below 1 in every period of a
+ * window of at most `maxWindowSeconds`, missing data breaching (nothing emitted is the symptom), emailing `email`.
+ */
+export function freshnessAlarmsPerTable(templates: Templates, tables: readonly string[], email: string, maxWindowSeconds: number): string[] {
+  const problems: string[] = [];
+  const alarms = resourcesOfType(templates, 'AWS::CloudWatch::Alarm').filter((a) => a.props.Namespace === 'TotesEtl' && a.props.MetricName === 'DetectionPasses');
+  for (const table of tables) {
+    const watching = alarms.filter((a) => hasExactDimensions(a.props, { service: 'change-detector', table }));
+    if (watching.length === 0) {
+      problems.push(`no DetectionPasses alarm with dimensions service=change-detector, table=${table}`);
+      continue;
+    }
+    for (const a of watching) {
+      const p = a.props;
+      const where = `${a.service}/${a.id} (${table})`;
+      const firesOnNone = (p.ComparisonOperator === 'LessThanThreshold' && p.Threshold === 1) || (p.ComparisonOperator === 'LessThanOrEqualToThreshold' && p.Threshold === 0);
+      if (p.Statistic !== 'Sum' || !firesOnNone) problems.push(`${where} does not fire on a Sum below 1`);
+      if (p.TreatMissingData !== 'breaching') problems.push(`${where} treats missing data as ${String(p.TreatMissingData ?? 'missing')}, not breaching`);
+      const periods = typeof p.DatapointsToAlarm === 'number' ? p.DatapointsToAlarm : p.EvaluationPeriods;
+      const window = typeof p.Period === 'number' && typeof periods === 'number' ? p.Period * periods : NaN;
+      if (!(window <= maxWindowSeconds)) problems.push(`${where} waits ${String(window)} s of silence, more than ${maxWindowSeconds}`);
+      if (!notifiesEmail(templates, a, email)) problems.push(`${where} does not notify an SNS topic emailing ${email}`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * Every function invoked asynchronously by an EventBridge rule keeps its failures: the rule target
+ * has a retry policy and a dead-letter queue that the queue's policy lets this rule (events.amazonaws.com,
+ * aws:SourceArn) send to, and the function has an on-failure destination its own role may send to.
+ * Both queues must exist; that they alarm is dlqsAlarmToEmail's part.
+ */
+export function asyncInvocationsKeepFailures(templates: Templates): string[] {
+  const problems: string[] = [];
+  const queueNames = new Map(queues(templates).all.map((q) => [String(q.props.QueueName), q]));
+  const queuePolicies = resourcesOfType(templates, 'AWS::SQS::QueuePolicy');
+  for (const rule of resourcesOfType(templates, 'AWS::Events::Rule')) {
+    const ruleName = String(rule.props.Name);
+    for (const target of asArray(rule.props.Targets).filter(isRecord)) {
+      const fnId = getAttTarget(target.Arn, 'Arn');
+      const fn = fnId ? templates[rule.service].Resources[fnId] : undefined;
+      if (fn?.Type !== 'AWS::Lambda::Function') continue;
+      const where = `${rule.service}/${rule.id} → ${fnId ?? '?'}`;
+      const retry = isRecord(target.RetryPolicy) ? target.RetryPolicy : undefined;
+      if (typeof retry?.MaximumRetryAttempts !== 'number' || typeof retry.MaximumEventAgeInSeconds !== 'number') problems.push(`${where}: no retry policy`);
+      const dlqName = isRecord(target.DeadLetterConfig) ? arnTail(target.DeadLetterConfig.Arn) : undefined;
+      const dlq = dlqName ? queueNames.get(dlqName) : undefined;
+      if (!dlq) {
+        problems.push(`${where}: no dead-letter queue of the stage (${String(dlqName)})`);
+      } else {
+        const admitted = queuePolicies.some((p) => {
+          if (p.service !== dlq.service || !asArray(p.props.Queues).some((q) => refTarget(q) === dlq.id) || !isRecord(p.props.PolicyDocument)) return false;
+          return asArray(p.props.PolicyDocument.Statement)
+            .filter(isRecord)
+            .some((s) => {
+              const principal = isRecord(s.Principal) ? s.Principal.Service : undefined;
+              const cond = isRecord(s.Condition) ? (s.Condition.ArnEquals ?? s.Condition.ArnLike) : undefined;
+              const source = isRecord(cond) ? arnTail(cond['aws:SourceArn']) : undefined;
+              return s.Effect === 'Allow' && principal === 'events.amazonaws.com' && asArray(s.Action).includes('sqs:SendMessage') && source === `rule/${ruleName}`;
+            });
+        });
+        if (!admitted) problems.push(`${where}: the policy of ${dlqName} does not let the rule ${ruleName} (events.amazonaws.com) send to it`);
+      }
+      const config = resourcesOfType(templates, 'AWS::Lambda::EventInvokeConfig', rule.service).find((c) => refTarget(c.props.FunctionName) === fnId);
+      const onFailure = config && isRecord(config.props.DestinationConfig) && isRecord(config.props.DestinationConfig.OnFailure) ? config.props.DestinationConfig.OnFailure : undefined;
+      const destination = onFailure ? arnTail(onFailure.Destination) : undefined;
+      if (!destination || !queueNames.has(destination)) {
+        problems.push(`${where}: the function has no on-failure destination queue of the stage`);
+        continue;
+      }
+      const roleId = getAttTarget(fn.Properties?.Role, 'Arn');
+      const role = roleId ? templates[rule.service].Resources[roleId] : undefined;
+      const statements = asArray(role?.Properties?.Policies)
+        .filter(isRecord)
+        .flatMap((p) => (isRecord(p.PolicyDocument) ? asArray(p.PolicyDocument.Statement).filter(isRecord) : []));
+      const maySend = statements.some((s) => s.Effect === 'Allow' && asArray(s.Action).includes('sqs:SendMessage') && asArray(s.Resource).some((r) => arnTail(r) === destination));
+      if (!maySend) problems.push(`${where}: its role may not send to its on-failure destination ${destination}`);
+    }
+  }
+  return problems;
+}
+
+// ---------- least privilege, by function ----------
+
+/** The inline policy statements of each function's role, by function name. */
+function roleStatementsByFunction(templates: Templates): Map<string, Record<string, unknown>[]> {
+  const out = new Map<string, Record<string, unknown>[]>();
+  for (const f of resourcesOfType(templates, 'AWS::Lambda::Function')) {
+    const roleId = getAttTarget(f.props.Role, 'Arn');
+    const role = roleId ? templates[f.service].Resources[roleId] : undefined;
+    const statements = asArray(role?.Properties?.Policies)
+      .filter(isRecord)
+      .flatMap((p) => (isRecord(p.PolicyDocument) ? asArray(p.PolicyDocument.Statement).filter(isRecord) : []))
+      .filter((s) => s.Effect === 'Allow');
+    out.set(String(f.props.FunctionName), statements);
+  }
+  return out;
+}
+
+function compareSets(where: string, actual: Iterable<string>, expected: Iterable<string>): string[] {
+  const a = new Set(actual);
+  const e = new Set(expected);
+  return [...[...e].filter((x) => !a.has(x)).map((x) => `${where} lacks ${x}`), ...[...a].filter((x) => !e.has(x)).map((x) => `${where} also allows ${x}`)];
+}
+
+/** `bucket-role/key` of an S3 ARN (plain or Fn::Sub), the bucket named by its role in the stage (ingestion, processed). */
+function s3Target(resource: unknown): string {
+  const text = typeof resource === 'string' ? resource : isRecord(resource) && typeof resource['Fn::Sub'] === 'string' ? resource['Fn::Sub'] : JSON.stringify(resource);
+  const m = /^arn:[^:]*:s3:::([^/]+)(\/.*)?$/.exec(text.replace('${AWS::Partition}', 'aws'));
+  if (!m) return text;
+  const bucket = /-(ingestion|processed)-/.exec(m[1] as string)?.[1] ?? m[1];
+  return `${bucket}${m[2] ?? ''}`;
+}
+
+/**
+ * The S3 grants of each function's role, as "action target" strings: `s3:GetObject processed/processed/dim_date/*`,
+ * `s3:ListBucket ingestion prefix=raw/address/*` (one per allowed s3:prefix; `prefix=<any>` when unconditioned).
+ */
+function s3Grants(statements: Record<string, unknown>[]): string[] {
+  const out: string[] = [];
+  for (const s of statements) {
+    for (const action of asArray(s.Action).map(String)) {
+      if (!action.startsWith('s3:') && action !== '*') continue;
+      for (const r of asArray(s.Resource)) {
+        if (action !== 's3:ListBucket') {
+          out.push(`${action} ${s3Target(r)}`);
+          continue;
+        }
+        const like = isRecord(s.Condition) && isRecord(s.Condition.StringLike) ? asArray(s.Condition.StringLike['s3:prefix']).map(String) : [];
+        const equals = isRecord(s.Condition) && isRecord(s.Condition.StringEquals) ? asArray(s.Condition.StringEquals['s3:prefix']).map(String) : [];
+        const prefixes = [...like, ...equals];
+        if (prefixes.length === 0) out.push(`${action} ${s3Target(r)} prefix=<any>`);
+        for (const p of prefixes) out.push(`${action} ${s3Target(r)} prefix=${p}`);
+      }
+    }
+  }
+  return out;
+}
+
+/** Each named function's role grants exactly these S3 actions on exactly these buckets, keys and listing prefixes. */
+export function s3GrantsAreExactly(templates: Templates, expected: Record<string, readonly string[]>): string[] {
+  const byFunction = roleStatementsByFunction(templates);
+  const problems: string[] = [];
+  for (const [fn, grants] of Object.entries(expected)) {
+    const statements = byFunction.get(fn);
+    if (!statements) problems.push(`no function ${fn}`);
+    else problems.push(...compareSets(fn, s3Grants(statements), grants));
+  }
+  return problems;
+}
+
+/**
+ * Each named function's role grants exactly these DynamoDB actions (none: an empty list), each
+ * limited by dynamodb:LeadingKeys to exactly these key patterns.
+ */
+export function stateGrantsAreExactly(templates: Templates, expected: Record<string, { actions: readonly string[]; keys: readonly string[] }>): string[] {
+  const byFunction = roleStatementsByFunction(templates);
+  const problems: string[] = [];
+  for (const [fn, want] of Object.entries(expected)) {
+    const statements = byFunction.get(fn);
+    if (!statements) {
+      problems.push(`no function ${fn}`);
+      continue;
+    }
+    const grants: string[] = [];
+    for (const s of statements) {
+      const actions = asArray(s.Action).map(String).filter((a) => a.startsWith('dynamodb:') || a === '*');
+      if (actions.length === 0) continue;
+      const cond = isRecord(s.Condition) ? s.Condition['ForAllValues:StringLike'] : undefined;
+      const keys = isRecord(cond) ? asArray(cond['dynamodb:LeadingKeys']).map(String) : [];
+      if (keys.length === 0) problems.push(`${fn}: ${actions.join(', ')} not limited by dynamodb:LeadingKeys`);
+      for (const a of actions) for (const k of keys.length > 0 ? keys : ['<any key>']) grants.push(`${a} ${k}`);
+    }
+    problems.push(...compareSets(fn, grants, want.actions.flatMap((a) => want.keys.map((k) => `${a} ${k}`))));
+  }
+  return problems;
 }
