@@ -4,6 +4,7 @@ import { connect } from '@totes/shared/db/connect';
 import { setLogSink } from '@totes/shared/logging';
 import { migrateWarehouse, type MigrationResult } from '@totes/shared/warehouse/migrate';
 import { startLocalStack, type LocalStack } from '../stack/stack';
+import { releaseOrphanedLeases } from '../runtime/recovery';
 import type { Output } from './output';
 
 /**
@@ -56,6 +57,8 @@ export async function openSession(options: StackOptions, out: Output): Promise<S
   // The handlers run in this process and read their configuration from the environment, as in Lambda.
   Object.assign(process.env, stack.env);
   const sink = openLogSink(stack.stateDir);
+  const released = await releaseOrphanedLeases(stack.clients.dynamo, stack.resources.stateTable);
+  if (released.length > 0) out.info(`Released the leases of a run that was killed: ${released.join(', ')}.`);
   return {
     stack,
     logFile: sink.file,

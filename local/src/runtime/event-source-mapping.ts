@@ -58,7 +58,8 @@ export function lambdaContext(functionName: string, timeoutMs: number, region: s
     functionVersion: '$LATEST',
     invokedFunctionArn: `arn:aws:lambda:${region}:000000000000:function:${functionName}`,
     memoryLimitInMB: '1024',
-    awsRequestId: randomUUID(),
+    // The process id lets a later run release the leases of a killed one (runtime/recovery.ts).
+    awsRequestId: `local-${process.pid}-${randomUUID()}`,
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'local',
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),

@@ -58,6 +58,7 @@ interface BatchItem {
   quarantinedRows?: number;
   lateRows?: number;
   extractedAt?: string;
+  transformedAt?: string;
   range?: { to?: { lastUpdated?: string } };
 }
 
@@ -71,7 +72,7 @@ export async function batchItems(dynamo: DynamoDBDocumentClient, tableName: stri
         FilterExpression: 'begins_with(pk, :batch)',
         ExpressionAttributeValues: { ':batch': 'batch#' },
         ExpressionAttributeNames: { '#table': 'table', '#state': 'state', '#rows': 'rows', '#range': 'range' },
-        ProjectionExpression: '#table, #state, #rows, quarantinedRows, lateRows, extractedAt, #range',
+        ProjectionExpression: '#table, #state, #rows, quarantinedRows, lateRows, extractedAt, transformedAt, #range',
         ...(ExclusiveStartKey ? { ExclusiveStartKey } : {}),
       }),
     );
