@@ -179,6 +179,23 @@ function secondsBetween(from: string, to: string): number {
   return (Date.parse(`${to.slice(0, 23)}Z`) - Date.parse(`${from.slice(0, 23)}Z`)) / 1000;
 }
 
+/**
+ * A batch scan reused for `maxAgeMs`: the batch records grow with history (one per page), while
+ * queue depths, counts and lag are cheap. `totes up` refreshes those every couple of seconds and the
+ * batch summary less often.
+ */
+export function cachedBatchItems(maxAgeMs: number): (dynamo: DynamoDBDocumentClient, stateTable: string) => Promise<BatchItem[]> {
+  let cached: { at: number; items: Promise<BatchItem[]> } | undefined;
+  return (dynamo, stateTable) => {
+    if (!cached || Date.now() - cached.at > maxAgeMs) {
+      const items = batchItems(dynamo, stateTable);
+      cached = { at: Date.now(), items };
+      items.catch(() => (cached = undefined));
+    }
+    return cached.items;
+  };
+}
+
 export async function gatherStatus(deps: {
   sqs: SQSClient;
   dynamo: DynamoDBDocumentClient;
@@ -186,9 +203,11 @@ export async function gatherStatus(deps: {
   queues: readonly QueueStatus[];
   warehouse: DatabaseConfig | undefined;
   source?: DatabaseConfig | undefined;
+  /** How to read the batch records; by default a fresh scan. */
+  readBatches?: (dynamo: DynamoDBDocumentClient, stateTable: string) => Promise<BatchItem[]>;
 }): Promise<StatusSnapshot> {
   const [items, errors, queues, warehouse, newest] = await Promise.all([
-    batchItems(deps.dynamo, deps.stateTable),
+    (deps.readBatches ?? batchItems)(deps.dynamo, deps.stateTable),
     watermarkErrors(deps.dynamo, deps.stateTable),
     queueDepths(deps.sqs, deps.queues),
     deps.warehouse ? warehouseCounts(deps.warehouse) : Promise.resolve([]),

@@ -1,7 +1,7 @@
 import { describeError } from '@totes/shared/errors';
 import { topology } from '@totes/shared/topology';
 import { LocalPipeline } from '../../runtime/pipeline';
-import { gatherStatus } from '../../runtime/status';
+import { cachedBatchItems, gatherStatus } from '../../runtime/status';
 import { formatDuration, type Output } from '../output';
 import { openSession, stopRequested, type StackOptions } from '../session';
 import { prepareSource, simulate, type SeedOptions } from '../source';
@@ -54,6 +54,7 @@ export async function up(options: UpOptions, out: Output): Promise<number> {
     out.info('');
     pipeline.start(options.interval);
     let drawing = false;
+    const readBatches = cachedBatchItems(10_000);
     const draw = async () => {
       if (drawing) return;
       drawing = true;
@@ -64,6 +65,7 @@ export async function up(options: UpOptions, out: Output): Promise<number> {
           queues: stack.resources.queues,
           warehouse: stack.warehouse.config,
           source: stack.source.config,
+          readBatches,
         });
         out.live([
           `totes up · running ${formatDuration(Date.now() - started)} · ${invocations} invocations${simulator ? ` · ${simulator.changes()} simulated change(s)` : ''}`,
@@ -76,7 +78,7 @@ export async function up(options: UpOptions, out: Output): Promise<number> {
         drawing = false;
       }
     };
-    refresh = setInterval(() => void draw(), 1000);
+    refresh = setInterval(() => void draw(), 2000);
     await draw();
     await stop.promise;
     return 0;
