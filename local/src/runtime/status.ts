@@ -31,8 +31,8 @@ export interface TableProgress {
   /** The detector's recorded problem with this table, if any. */
   readonly error: string | undefined;
   /**
-   * How far extraction trails the source, in seconds: the newest last_updated in the source minus
-   * the newest extracted (0 when caught up). Undefined when the source is not reachable.
+   * How long the oldest change not yet extracted has been waiting, in seconds of the source's clock
+   * (0 when caught up). Undefined when the source is not reachable.
    */
   readonly behindSeconds?: number;
 }
@@ -161,22 +161,28 @@ export async function warehouseCounts(warehouse: DatabaseConfig): Promise<Array<
   }
 }
 
-/** The newest last_updated of every source table, as PostgreSQL renders it in JSON (µs). */
-export async function sourceNewest(source: DatabaseConfig): Promise<Map<string, string>> {
+/**
+ * Per source table, how long (seconds, on the source's clock) its oldest change not yet extracted
+ * has been waiting: rows with last_updated after the newest one extracted. 0 when there is none.
+ * This is the freshness SPEC §4 bounds; a table that rarely changes is not "behind" merely because
+ * its last extraction is old.
+ */
+export async function sourceWaiting(source: DatabaseConfig, extractedUpTo: ReadonlyMap<string, string | undefined>): Promise<Map<string, number>> {
   const client = await connect(source);
   try {
-    // Table names come from the closed source catalogue.
-    const sql = SOURCE_TABLE_NAMES.map((t) => `SELECT '${t}' AS t, to_json(max(last_updated)) #>> '{}' AS newest FROM ${quoteIdent(t)}`).join(' UNION ALL ');
-    const { rows } = await client.query<{ t: string; newest: string | null }>(sql);
-    return new Map(rows.filter((r) => r.newest).map((r) => [r.t, r.newest as string]));
+    // Table names come from the closed source catalogue; the bounds are bind parameters.
+    const sql = SOURCE_TABLE_NAMES.map(
+      (t, i) =>
+        `SELECT '${t}' AS t, extract(epoch FROM localtimestamp - min(last_updated))::float8 AS waiting FROM ${quoteIdent(t)} WHERE $${i + 1}::timestamp IS NULL OR last_updated > $${i + 1}::timestamp`,
+    ).join(' UNION ALL ');
+    const { rows } = await client.query<{ t: string; waiting: number | null }>(
+      sql,
+      SOURCE_TABLE_NAMES.map((t) => extractedUpTo.get(t) ?? null),
+    );
+    return new Map(rows.map((r) => [r.t, r.waiting === null ? 0 : Math.max(0, r.waiting)]));
   } finally {
     await client.end();
   }
-}
-
-/** Seconds between two source timestamps ("YYYY-MM-DDTHH:MM:SS.ffffff", no zone: compared as UTC). */
-function secondsBetween(from: string, to: string): number {
-  return (Date.parse(`${to.slice(0, 23)}Z`) - Date.parse(`${from.slice(0, 23)}Z`)) / 1000;
 }
 
 /**
@@ -206,19 +212,16 @@ export async function gatherStatus(deps: {
   /** How to read the batch records; by default a fresh scan. */
   readBatches?: (dynamo: DynamoDBDocumentClient, stateTable: string) => Promise<BatchItem[]>;
 }): Promise<StatusSnapshot> {
-  const [items, errors, queues, warehouse, newest] = await Promise.all([
+  const [items, errors, queues, warehouse] = await Promise.all([
     (deps.readBatches ?? batchItems)(deps.dynamo, deps.stateTable),
     watermarkErrors(deps.dynamo, deps.stateTable),
     queueDepths(deps.sqs, deps.queues),
     deps.warehouse ? warehouseCounts(deps.warehouse) : Promise.resolve([]),
-    deps.source ? sourceNewest(deps.source).catch(() => undefined) : Promise.resolve(undefined),
   ]);
-  const tables = summariseBatches(items, errors).map((t) => {
-    if (!newest) return t;
-    const sourceNewestRow = newest.get(t.table);
-    if (!sourceNewestRow) return { ...t, behindSeconds: 0 };
-    const behind = t.extractedUpTo ? Math.max(0, secondsBetween(t.extractedUpTo, sourceNewestRow)) : Number.POSITIVE_INFINITY;
-    return { ...t, behindSeconds: behind };
-  });
+  const summary = summariseBatches(items, errors);
+  const waiting = deps.source
+    ? await sourceWaiting(deps.source, new Map(summary.map((t) => [t.table, t.extractedUpTo]))).catch(() => undefined)
+    : undefined;
+  const tables = summary.map((t) => (waiting ? { ...t, behindSeconds: waiting.get(t.table) ?? 0 } : t));
   return { at: new Date(), tables, queues, warehouse };
 }

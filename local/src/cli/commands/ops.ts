@@ -110,9 +110,9 @@ export function renderStatus(s: StatusSnapshot): string[] {
     const seconds = Math.max(0, Math.round((s.at.getTime() - Date.parse(iso)) / 1000));
     return seconds < 120 ? `${seconds} s ago` : seconds < 7200 ? `${Math.round(seconds / 60)} min ago` : `${Math.round(seconds / 3600)} h ago`;
   };
-  // How far extraction trails the source's newest change; '—' when the source is not reachable.
+  // How long the oldest change not yet extracted has waited; '—' when the source is not reachable.
   const behind = (seconds: number | undefined) =>
-    seconds === undefined ? '—' : seconds === Number.POSITIVE_INFINITY ? 'not started' : seconds < 1 ? 'caught up' : seconds < 120 ? `${Math.round(seconds)} s` : `${Math.round(seconds / 60)} min`;
+    seconds === undefined ? '—' : seconds < 1 ? 'caught up' : seconds < 120 ? `${Math.round(seconds)} s` : seconds < 7200 ? `${Math.round(seconds / 60)} min` : `${Math.round(seconds / 3600)} h`;
   const queue = new Map(s.queues.map((q) => [q.logicalName, q]));
   const lines = formatTable(
     ['source table', 'batches', 'rows', 'loaded', 'pending', 'late', 'quarantined', 'queue', 'dlq', 'behind', 'last batch', 'up to', 'problem'],
