@@ -1,11 +1,13 @@
 import type { z } from 'zod';
 import { ContractError } from '@totes/shared/errors';
 import { detectTableV1 } from './detect-table.v1';
-import { batchExtractedV1 } from './batch-extracted.v1';
+import { batchExtractedV1, type BatchExtractedV1 } from './batch-extracted.v1';
+import { batchExtractedV2, upgradeBatchExtractedV1 } from './batch-extracted.v2';
 import { loadRequestedV1 } from './load-requested.v1';
 
 export * from './detect-table.v1';
 export * from './batch-extracted.v1';
+export * from './batch-extracted.v2';
 export * from './load-requested.v1';
 
 /**
@@ -15,16 +17,21 @@ export * from './load-requested.v1';
  */
 export const CONTRACTS = {
   'detect-table': { 1: detectTableV1 },
-  'batch-extracted': { 1: batchExtractedV1 },
+  'batch-extracted': { 1: batchExtractedV1, 2: batchExtractedV2 },
   'load-requested': { 1: loadRequestedV1 },
 } as const;
 
 export type MessageType = keyof typeof CONTRACTS;
 export type LatestMessage<T extends MessageType> = {
   'detect-table': z.infer<typeof detectTableV1>;
-  'batch-extracted': z.infer<typeof batchExtractedV1>;
+  'batch-extracted': z.infer<typeof batchExtractedV2>;
   'load-requested': z.infer<typeof loadRequestedV1>;
 }[T];
+
+/** How a parsed older version becomes the latest version's shape, per type and version. */
+const UPGRADES: { readonly [T in MessageType]?: Readonly<Record<number, (message: never) => LatestMessage<T>>> } = {
+  'batch-extracted': { 1: (message: BatchExtractedV1) => upgradeBatchExtractedV1(message) },
+};
 
 /** Parse a message body (JSON text or a value) of the given type, any supported version. */
 export function parseMessage<T extends MessageType>(type: T, body: unknown): LatestMessage<T> {
@@ -47,7 +54,8 @@ export function parseMessage<T extends MessageType>(type: T, body: unknown): Lat
     const issue = result.error.issues[0];
     throw new ContractError(`A ${type} message is invalid at ${issue?.path.join('.') || 'the top level'}: ${issue?.message}.`);
   }
-  return result.data as LatestMessage<T>;
+  const upgrade = (UPGRADES[type] as Record<number, (message: unknown) => LatestMessage<T>> | undefined)?.[version as number];
+  return upgrade ? upgrade(result.data) : (result.data as LatestMessage<T>);
 }
 
 /** Serialise a message after validating it, so a producer cannot send what a consumer would reject. */

@@ -1,20 +1,22 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { parseMessage, serializeMessage } from '@totes/events';
+import { parseMessage, serializeMessage, upgradeBatchExtractedV1, type BatchExtractedV1 } from '@totes/events';
 import { copyColumnsFor } from '@totes/shared/source/change-reader';
 import { CopyToJsonl } from '@totes/shared/source/copy-to-jsonl';
 import { SOURCE_TABLES, type SourceTableName } from '@totes/shared/source/tables';
 import type { BatchRecord } from '@totes/shared/state/batch-store';
-import { batchMessage } from '../../services/change-detector/src/detection-pass';
+import { batchMessage, gzipParts, RAW_LAYOUT, rawObjectHeader } from '../../services/change-detector/src/detection-pass';
 import { batchIdFor, passIdFor, rawKeyFor } from '../../services/change-detector/src/naming';
 import { transformBatch } from '../../services/transformer/src/transform-batch';
 import { gen, memoryDependencies, type Row } from '../unit/transformer/fixtures';
 
 /**
  * The change-detector's output contract with the transformer: every batch-extracted message it
- * sends validates against events/src/batch-extracted.v1.ts, and the raw object it points at (JSON
- * Lines made from PostgreSQL's COPY output) is read by the transformer without a quarantined row.
+ * sends validates against events/src/batch-extracted.v2.ts, and the raw object it points at (a
+ * header line, then JSON arrays made from PostgreSQL's COPY output, compressed as the detector
+ * does) is read by the transformer without a quarantined row, exactly as the same rows in the
+ * version 1 layout (objects) under a version 1 message, which the transformer still accepts.
  */
 const source = {
   address: [gen.address(1), gen.address(2)],
@@ -45,13 +47,14 @@ function copyValue(value: unknown, type: string): string {
   return String(value).replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n');
 }
 
-function rawPage(table: SourceTableName, rows: readonly Row[]): { body: Buffer; last: { lastUpdated: string; id: number } } {
+function rawPage(table: SourceTableName, rows: readonly Row[], layout: 'objects' | 'arrays' = RAW_LAYOUT): { body: Buffer; last: { lastUpdated: string; id: number } } {
   const columns = SOURCE_TABLES[table].columns;
   const converter = new CopyToJsonl({
     columns: copyColumnsFor(table),
     lastUpdatedIndex: columns.findIndex((c) => c.name === 'last_updated'),
     idIndex: columns.findIndex((c) => c.name === SOURCE_TABLES[table].primaryKey),
     hasMeta: false,
+    layout,
   });
   converter.push(Buffer.from(rows.map((r) => `${columns.map((c) => copyValue(r[c.name], c.type)).join('\t')}\n`).join('')));
   const out = converter.finish();
@@ -70,6 +73,7 @@ function record(table: SourceTableName, page: { body: Uint8Array; last: { lastUp
     rawBucket: bucket,
     rawKey: rawKeyFor(table, page.last.lastUpdated, batchId, '0123456789ab'),
     range: { from, to: page.last },
+    rawLayout: RAW_LAYOUT,
     lateRows: 0,
     extractedAt: '2024-11-15T14:40:01.250Z',
     extraColumns: [],
@@ -77,20 +81,35 @@ function record(table: SourceTableName, page: { body: Uint8Array; last: { lastUp
   };
 }
 
-describe('change-detector output: batch-extracted v1 and the raw zone', () => {
+describe('change-detector output: batch-extracted v2 and the raw zone', () => {
   it.each(tables)('%s: the message validates and the transformer reads every row of the object', async (table, rows) => {
     const deps = memoryDependencies(source);
     const page = rawPage(table, rows);
-    const gz = gzipSync(page.body);
+    const gz = await gzipParts([rawObjectHeader(table, copyColumnsFor(table).map((c) => c.name)), page.body], 1);
     const rec = { ...record(table, { body: gz, last: page.last }, null, 'totes-etl-test-ingestion'), rows: rows.length };
     await deps.objects.putImmutable(rec.rawBucket, rec.rawKey, gz);
 
     const sent = parseMessage('batch-extracted', serializeMessage('batch-extracted', batchMessage(rec)));
     const result = await transformBatch(sent, deps);
 
-    expect(sent).toMatchObject({ batchId: rec.batchId, table, object: { key: rec.rawKey, rows: rows.length, format: 'jsonl.gz' }, range: { from: null } });
-    expect(result).toMatchObject({ quarantinedRows: 0 });
+    expect(sent).toMatchObject({ version: 2, batchId: rec.batchId, table, object: { key: rec.rawKey, rows: rows.length, format: 'jsonl.gz', layout: 'arrays' }, range: { from: null } });
+    expect(result).toMatchObject({ quarantinedRows: 0, rows: rows.length });
     expect(deps.sender.sent.length).toBeGreaterThan(0);
+
+    // The same rows as version 1 wrote them (objects, no header) under a version 1 message: the same output.
+    const v1deps = memoryDependencies(source);
+    const v1gz = gzipSync(rawPage(table, rows, 'objects').body);
+    const v1: BatchExtractedV1 = { ...batchMessage(rec), version: 1, object: { bucket: rec.rawBucket, key: rec.rawKey, format: 'jsonl.gz', bytes: v1gz.length, rows: rows.length } };
+    await v1deps.objects.putImmutable(rec.rawBucket, rec.rawKey, v1gz);
+    const v1result = await transformBatch(parseMessage('batch-extracted', JSON.stringify(v1)), v1deps);
+    expect(parseMessage('batch-extracted', JSON.stringify(v1))).toEqual(upgradeBatchExtractedV1(v1));
+    expect(v1result).toEqual(result);
+  });
+
+  it('a batch recorded before raw layout v2 (no rawLayout) is announced, when re-sent, as the objects it holds', () => {
+    const page = rawPage('sales_order', [gen.salesOrder(1)], 'objects');
+    const { rawLayout: _layout, ...old } = record('sales_order', page, null, 'b-ingestion');
+    expect(parseMessage('batch-extracted', serializeMessage('batch-extracted', batchMessage(old))).object.layout).toBe('objects');
   });
 
   it('an incremental page’s range starts at its window (last_updated above the lower bound) and validates', () => {
@@ -102,10 +121,12 @@ describe('change-detector output: batch-extracted v1 and the raw zone', () => {
   });
 
   it('the batch-extracted example in events/examples has the shape the detector sends', () => {
-    const example = parseMessage('batch-extracted', fs.readFileSync(path.join(__dirname, '../../events/examples/batch-extracted.v1.json'), 'utf8'));
+    const example = parseMessage('batch-extracted', fs.readFileSync(path.join(__dirname, '../../events/examples/batch-extracted.v2.json'), 'utf8'));
     const page = rawPage('sales_order', [gen.salesOrder(1)]);
     const sent = batchMessage(record('sales_order', page, null, example.object.bucket));
     expect(Object.keys(sent).sort()).toEqual(Object.keys(example).sort());
+    expect(Object.keys(sent.object).sort()).toEqual(Object.keys(example.object).sort());
+    expect(sent.object.layout).toBe(example.object.layout);
     expect(sent.object.key).toMatch(/^raw\/sales_order\/date=\d{4}-\d{2}-\d{2}\/sales_order\.\d{8}t\d{12}\.p0001\.[0-9a-f]{12}\.jsonl\.gz$/);
   });
 });

@@ -11,8 +11,12 @@ import { ContractError } from '@totes/shared/errors';
 const EXAMPLES_DIR = path.join(__dirname, '../../events/examples');
 const MESSAGE_TYPES = Object.keys(CONTRACTS) as MessageType[];
 
-function example(type: MessageType): Record<string, unknown> {
-  return JSON.parse(fs.readFileSync(path.join(EXAMPLES_DIR, `${type}.v1.json`), 'utf8')) as Record<string, unknown>;
+const versionsOf = (type: MessageType): number[] => Object.keys(CONTRACTS[type]).map(Number);
+const latestVersion = (type: MessageType): number => Math.max(...versionsOf(type));
+
+/** The example of a version (by default the latest) of a message type. */
+function example(type: MessageType, version = latestVersion(type)): Record<string, unknown> {
+  return JSON.parse(fs.readFileSync(path.join(EXAMPLES_DIR, `${type}.v${version}.json`), 'utf8')) as Record<string, unknown>;
 }
 
 function refusal(type: MessageType, body: unknown): string {
@@ -33,14 +37,15 @@ describe('message contracts', () => {
   });
 
   describe.each(MESSAGE_TYPES)('%s', (type) => {
-    it('parses its example, from JSON text and from a value alike', () => {
-      const body = example(type);
+    it.each(versionsOf(type))('parses its version %i example, from JSON text and from a value alike, into the latest version', (version) => {
+      const body = example(type, version);
+      expect(body.version).toBe(version);
       expect(parseMessage(type, JSON.stringify(body))).toEqual(parseMessage(type, body));
-      expect(parseMessage(type, body)).toMatchObject({ type, version: body.version });
+      expect(parseMessage(type, body)).toMatchObject({ type, version: latestVersion(type) });
     });
 
-    it.each(Object.keys(CONTRACTS[type]).map(Number))('accepts version %i, the consumers supported versions', (version) => {
-      const body = { ...example(type), version };
+    it.each(versionsOf(type))('accepts version %i, the consumers supported versions', (version) => {
+      const body = { ...example(type, version), version };
       expect(() => parseMessage(type, body)).not.toThrow();
     });
 
@@ -75,6 +80,19 @@ describe('message contracts', () => {
     const body = example('batch-extracted') as { range: { to: { lastUpdated: string } } };
     body.range.to.lastUpdated = '15/11/2024';
     expect(refusal('batch-extracted', body)).toMatch(/^A batch-extracted message is invalid at range\.to\.lastUpdated: /);
+  });
+
+  it('reads a batch-extracted v1 message as v2 whose object is in the objects layout, the rest unchanged', () => {
+    const v1 = example('batch-extracted', 1) as { object: Record<string, unknown> };
+    const read = parseMessage('batch-extracted', v1);
+    expect(read).toEqual({ ...v1, version: 2, object: { ...v1.object, layout: 'objects' } });
+  });
+
+  it('refuses a batch-extracted v2 message whose object names no layout, or one it does not know', () => {
+    const body = example('batch-extracted', 2) as { object: Record<string, unknown> };
+    delete body.object.layout;
+    expect(refusal('batch-extracted', body)).toMatch(/^A batch-extracted message is invalid at object\.layout: /);
+    expect(refusal('batch-extracted', { ...body, object: { ...body.object, layout: 'columns' } })).toMatch(/^A batch-extracted message is invalid at object\.layout: /);
   });
 
   it('refuses a table name outside the closed catalogue', () => {

@@ -2,7 +2,7 @@ import { describeError, SourceSchemaError } from '@totes/shared/errors';
 import type { SourcePass } from '@totes/shared/source/change-reader';
 import type { SourceTableName } from '@totes/shared/source/tables';
 import type { Lease } from '@totes/shared/state/lease-store';
-import { DetectionPass, loadDoneMembers, type PassOutcome } from './detection-pass';
+import { DetectionPass, loadDoneMembers, RAW_LAYOUT, type PassOutcome } from './detection-pass';
 import { SourceReplacedError } from './errors';
 import type { DetectionPorts, DetectionSettings } from './ports';
 
@@ -74,7 +74,7 @@ async function detectUnderLease(
 ): Promise<PassOutcome> {
   const pass = new DetectionPass({ table, ports, settings, keepLease }, await ports.watermarks.get(table));
   await pass.recoverRecordedPages();
-  const source = await ports.source.open(table);
+  const source = await ports.source.open(table, { layout: RAW_LAYOUT });
   try {
     await reportExtraColumns(ports, pass, source);
     const doneMembers = await loadDoneMembers(pass.state, ports);

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import { serializeMessage, type BatchExtractedV1 } from '@totes/events';
+import { RAW_FORMAT_V2, rawHeaderLine, serializeMessage, type BatchExtractedV2 } from '@totes/events';
 import type { PageFilter, SourcePage, SourcePass } from '@totes/shared/source/change-reader';
 import type { RowKey } from '@totes/shared/source/copy-to-jsonl';
 import { StateConflictError } from '@totes/shared/errors';
@@ -40,7 +39,8 @@ import { addMicros, addSeconds, canonicalTimestamp, maxTimestamp, toMicros } fro
  * recorded, and rereads the rest restricted to the pass's own snapshot, so nothing is lost and a
  * recorded batch is never replaced by a different one.
  */
-const gzip = promisify(zlib.gzip);
+/** The row layout the detector writes (batch-extracted v2 `object.layout`). */
+export const RAW_LAYOUT = 'arrays' as const;
 
 /** The largest int4: (lower, INT_MAX) as a keyset bound means "last_updated above lower". */
 const MAX_ID = 2_147_483_647;
@@ -75,13 +75,14 @@ export interface PassContext {
   readonly keepLease: () => Promise<void>;
 }
 
-export function batchMessage(record: BatchRecord): BatchExtractedV1 {
+export function batchMessage(record: BatchRecord): BatchExtractedV2 {
   return {
     type: 'batch-extracted',
-    version: 1,
+    version: 2,
     batchId: record.batchId,
     table: record.table,
-    object: { bucket: record.rawBucket, key: record.rawKey, format: 'jsonl.gz', bytes: record.bytes, rows: record.rows },
+    // A batch recorded before raw layout v2 (no rawLayout) holds objects; re-sent, it says so.
+    object: { bucket: record.rawBucket, key: record.rawKey, format: 'jsonl.gz', layout: record.rawLayout ?? 'objects', bytes: record.bytes, rows: record.rows },
     range: { from: record.range.from, to: record.range.to },
     extraColumns: [...(record.extraColumns ?? [])],
     lateRows: record.lateRows,
@@ -135,8 +136,8 @@ export class DetectionPass {
       const record = await this.ports.batches.get(batchId);
       if (!record) return;
       const ambiguousKey = await this.findPageAmbiguousObject(record);
-      await this.send(record);
-      await this.advance(current, record, ambiguousKey);
+      await this.send([record]);
+      await this.advance(current, [{ record, ambiguousKey }]);
       this.ports.log.info('recovered a recorded batch', { table: this.table, batchId, rows: record.rows });
     }
   }
@@ -144,12 +145,12 @@ export class DetectionPass {
   /**
    * Read and write the pages of the pass (new or resumed), then complete it.
    *
-   * Pages are written through a pipeline (see writePage): while page n is recorded, announced and
-   * the cursor moved past it, page n+1 is already compressed and uploaded and page n+2 read. The
-   * order that recovery relies on is kept: records are created strictly in page order, a page's
-   * message is sent only once it is recorded, and the cursor moves page by page, each time after
-   * that page's message. So after a crash at any point the recorded pages form an unbroken run
-   * after the cursor, which recoverRecordedPages re-sends and steps over.
+   * Pages are written through a pipeline (PageWriter): while pages are compressed, uploaded and
+   * recorded, the next one is read; recorded pages are announced ten at a time. The order that
+   * recovery relies on is kept: records are created strictly in page order, a page's message is
+   * sent only once it is recorded, and the cursor moves only past pages whose messages are sent.
+   * So after a crash at any point the recorded pages form an unbroken run after the cursor, which
+   * recoverRecordedPages re-sends and steps over.
    */
   async run(source: SourcePass, doneMembers: readonly AmbiguousMember[]): Promise<PassOutcome> {
     const done = this.watermark.done;
@@ -171,7 +172,15 @@ export class DetectionPass {
       return p;
     };
     const first: RowKey | null = resumed?.cursor ?? null;
-    const writer = new PageWriter(this, plan, source.extraColumns, first ?? (plan.lower !== null ? { lastUpdated: plan.lower, id: MAX_ID } : null));
+    const header = rawObjectHeader(this.table, source.columns);
+    const writer = new PageWriter(
+      this,
+      plan,
+      header,
+      source.extraColumns,
+      first ?? (plan.lower !== null ? { lastUpdated: plan.lower, id: MAX_ID } : null),
+      this.settings.messagesPerSend,
+    );
     let pending: Promise<SourcePage> | undefined = read(first);
     let paused = false;
     try {
@@ -185,6 +194,8 @@ export class DetectionPass {
         }
         if (!this.watermark.current) await this.beginPass(plan);
         await writer.waitForRoom();
+        // Also renewed after each announcement; here too, since ten slow pages can take a while.
+        await this.context.keepLease();
         // Read the next page while this one is written (the read is read-only).
         pending = read(page.last);
         writer.add(page);
@@ -252,16 +263,24 @@ export class DetectionPass {
     this.ports.log.info('detection pass started', { table: this.table, passId: plan.passId, full: plan.lower === null, lower: plan.lower, upper: plan.upper });
   }
 
-  /** Step (1): compress the page and write its object (and its ambiguous rows beside it). */
-  async uploadPage(plan: PassPlan, pageNo: number, page: SourcePage): Promise<UploadedPage> {
+  /**
+   * Step (1): compress the page (after the object's header line) and write its object, and its
+   * ambiguous rows beside it. The page's JSON is released as soon as it is compressed.
+   */
+  async uploadPage(plan: PassPlan, pageNo: number, page: SourcePage, header: Uint8Array): Promise<UploadedPage> {
     const last = page.last as RowKey;
     const batchId = batchIdFor(this.table, plan.passId, pageNo);
     const bucket = this.settings.ingestionBucket;
-    // 1 MiB output chunks: one hop to the zlib thread per page instead of one per 16 KiB.
-    const body = await gzip(page.body, { level: this.settings.gzipLevel ?? 1, chunkSize: 1 << 20 });
-    const digest = shortDigest(createHash('sha256').update(body).digest('hex'));
+    let body: Buffer;
+    try {
+      body = await gzipParts([header, page.body], this.settings.gzipLevel ?? 1);
+    } finally {
+      page.release();
+    }
+    const sha256 = createHash('sha256').update(body).digest();
+    const digest = shortDigest(sha256.toString('hex'));
     const rawKey = rawKeyFor(this.table, last.lastUpdated, batchId, digest);
-    await this.ports.objects.putImmutable(bucket, rawKey, body, { contentType: 'application/gzip', metadata: { batchid: batchId, rows: String(page.rows) } });
+    await this.ports.objects.putImmutable(bucket, rawKey, body, { contentType: 'application/gzip', metadata: { batchid: batchId, rows: String(page.rows) }, sha256 });
     let ambiguousKey: string | undefined;
     // Before the record, so that a recorded batch's list can always be found from its key.
     if (page.flagged.length > 0) {
@@ -284,6 +303,7 @@ export class DetectionPass {
       bytes: uploaded.bytes,
       rawBucket: this.settings.ingestionBucket,
       rawKey: uploaded.rawKey,
+      rawLayout: RAW_LAYOUT,
       range: { from, to: page.last as RowKey },
       lateRows: page.lateRows,
       extractedAt: this.now().toISOString(),
@@ -302,40 +322,52 @@ export class DetectionPass {
     return result;
   }
 
-  /** Step (4) for a page whose message is sent, in page order; then metrics, the log line and the lease. */
-  async advancePast(record: BatchRecord, created: boolean, ambiguousKey: string | undefined, flagged: number): Promise<void> {
+  /**
+   * Step (4) for a run of consecutive pages whose messages are sent, in page order: the cursor moves
+   * past the last of them in one conditional write; then metrics, a log line per page, the lease.
+   */
+  async advancePast(pages: readonly RecordedPage[]): Promise<void> {
     const current = this.watermark.current as PassInProgress;
-    await this.advance(current, record, ambiguousKey);
-    if (created) {
-      this.ports.metrics.count('BatchesExtracted', 1);
-      this.ports.metrics.count('RowsExtracted', record.rows);
-      if (record.lateRows > 0) this.ports.metrics.count('LateArrivals', record.lateRows);
+    await this.advance(current, pages);
+    for (const { record, created, ambiguousKey, flagged } of pages) {
+      if (created) {
+        this.ports.metrics.count('BatchesExtracted', 1);
+        this.ports.metrics.count('RowsExtracted', record.rows);
+        if (record.lateRows > 0) this.ports.metrics.count('LateArrivals', record.lateRows);
+      }
+      this.ports.log.info('batch extracted', {
+        table: this.table,
+        batchId: record.batchId,
+        rows: record.rows,
+        bytes: record.bytes,
+        lateRows: record.lateRows,
+        key: record.rawKey,
+        ambiguousRows: flagged,
+        ...(ambiguousKey ? { ambiguousKey } : {}),
+      });
     }
-    this.ports.log.info('batch extracted', {
-      table: this.table,
-      batchId: record.batchId,
-      rows: record.rows,
-      bytes: record.bytes,
-      lateRows: record.lateRows,
-      key: record.rawKey,
-      ambiguousRows: flagged,
-    });
     await this.context.keepLease();
   }
 
-  async send(record: BatchRecord): Promise<void> {
-    await this.ports.sender.send(transformQueueFor(this.table), [serializeMessage('batch-extracted', batchMessage(record))]);
-    this.batchesThisInvocation += 1;
+  /** Step (3): the records' messages, in page order, in as few requests as SQS allows (ten a request). */
+  async send(records: readonly BatchRecord[]): Promise<void> {
+    await this.ports.sender.send(
+      transformQueueFor(this.table),
+      records.map((record) => serializeMessage('batch-extracted', batchMessage(record))),
+    );
+    this.batchesThisInvocation += records.length;
   }
 
-  private async advance(current: PassInProgress, record: BatchRecord, ambiguousKey: string | undefined): Promise<void> {
+  private async advance(current: PassInProgress, pages: readonly Pick<RecordedPage, 'record' | 'ambiguousKey'>[]): Promise<void> {
+    const last = pages.at(-1);
+    if (!last) return;
     const next: PassInProgress = {
       ...current,
-      cursor: record.range.to,
-      page: current.page + 1,
-      rows: current.rows + record.rows,
-      lateRows: current.lateRows + record.lateRows,
-      ambiguousObjects: ambiguousKey ? [...current.ambiguousObjects, ambiguousKey] : current.ambiguousObjects,
+      cursor: last.record.range.to,
+      page: current.page + pages.length,
+      rows: current.rows + pages.reduce((n, p) => n + p.record.rows, 0),
+      lateRows: current.lateRows + pages.reduce((n, p) => n + p.record.lateRows, 0),
+      ambiguousObjects: [...current.ambiguousObjects, ...pages.flatMap((p) => (p.ambiguousKey ? [p.ambiguousKey] : []))],
     };
     if (toKeyOrder(next.cursor) < toKeyOrder(current.cursor)) {
       throw new Error(`the cursor of ${this.table} would move backwards (${JSON.stringify(current.cursor)} → ${JSON.stringify(next.cursor)})`);
@@ -396,32 +428,73 @@ interface UploadedPage {
   readonly ambiguousKey: string | undefined;
 }
 
-/** Pages written at once, at most (each holds its JSON and gzip bytes until it is done). */
-const PAGES_IN_FLIGHT = 3;
+/** A page whose batch is recorded (step 2), on its way to its message and the cursor. */
+interface RecordedPage {
+  readonly record: BatchRecord;
+  readonly created: boolean;
+  readonly ambiguousKey: string | undefined;
+  /** Rows of the page in the ambiguous set (for the log line). */
+  readonly flagged: number;
+}
+
+/** Pages being compressed, uploaded or recorded at once, at most (each holds its JSON or compressed bytes). */
+const PAGES_IN_FLIGHT = 4;
+/** Messages sent in one request, at most (SQS SendMessageBatch takes ten): also the pages one cursor write moves past. */
+const MAX_MESSAGES_PER_SEND = 10;
+
+interface PageSlot {
+  readonly recorded: Promise<RecordedPage>;
+  /** Set once `recorded` has resolved. */
+  value: RecordedPage | undefined;
+  /** Settles when the page's message is sent and the cursor is past it (or the pipeline failed). */
+  readonly done: Promise<void>;
+  settled: boolean;
+  resolve(): void;
+  reject(err: unknown): void;
+}
 
 /**
- * The page pipeline of one run. For page n: upload(n) starts at once; record(n) waits for
- * upload(n) and record(n-1); send(n) waits for record(n); advance(n) waits for send(n) and
- * advance(n-1). A failure anywhere fails everything after it (a later record never runs after an
- * earlier one failed), and `settle` waits until nothing is in flight any more.
+ * The page pipeline of one run. For page n: upload(n) (compress and put) starts at once; record(n)
+ * waits for upload(n) and record(n-1). Recorded pages are then announced in page order, ten at a
+ * time (or fewer when the run ends): one SendMessageBatch for their messages, then one conditional
+ * write moving the cursor past the last of them. So records are created in page order, a page's
+ * message follows its record, and the cursor follows the messages, while a long pass makes a tenth
+ * of the SQS and DynamoDB requests it would make page by page (each costs about as much CPU here as
+ * converting a thousand rows). After a crash the recorded pages after the cursor are an unbroken
+ * run, re-sent by recoverRecordedPages, as before.
+ *
+ * A failure anywhere fails everything after it (no later record after a failed record; no send or
+ * cursor move after any failure), and `settle` waits until nothing is in flight any more.
  */
 class PageWriter {
   pagesStarted = 0;
   private pageNo: number;
   private from: RowKey | null;
   private lastRecorded: Promise<unknown> = Promise.resolve();
-  private lastAdvanced: Promise<unknown> = Promise.resolve();
-  private readonly inFlight: Promise<unknown>[] = [];
+  /** Pages not recorded yet, in page order (what waitForRoom waits on). */
+  private readonly unrecorded: PageSlot[] = [];
+  /** Pages whose messages are not sent yet, in page order. */
+  private readonly unsent: PageSlot[] = [];
+  /** Every page not done yet (message sent, cursor past it), in page order (what drain waits on). */
+  private readonly inFlight: PageSlot[] = [];
   private readonly all: Promise<unknown>[] = [];
+  private sending = false;
+  /** Set by drain: announce what is recorded without waiting for ten. */
+  private flushing = false;
+  private failure: { readonly err: unknown } | undefined;
+  private readonly perSend: number;
 
   constructor(
     private readonly pass: DetectionPass,
     private readonly plan: PassPlan,
+    private readonly header: Uint8Array,
     private readonly extraColumns: readonly string[],
     from: RowKey | null,
+    messagesPerSend: number | undefined,
   ) {
     this.pageNo = (pass.state.current?.page ?? 0) + 1;
     this.from = from;
+    this.perSend = Math.min(MAX_MESSAGES_PER_SEND, Math.max(1, Math.trunc(messagesPerSend ?? MAX_MESSAGES_PER_SEND)));
   }
 
   add(page: SourcePage): void {
@@ -430,48 +503,160 @@ class PageWriter {
     this.from = page.last ?? null;
     this.pagesStarted += 1;
     const previousRecord = this.lastRecorded;
-    const previousAdvance = this.lastAdvanced;
-    const uploaded = this.pass.uploadPage(this.plan, pageNo, page);
-    const recorded = (async () => {
+    const uploaded = this.pass.uploadPage(this.plan, pageNo, page, this.header);
+    const recorded = (async (): Promise<RecordedPage> => {
       const u = await uploaded;
       await previousRecord;
-      return { ...(await this.pass.recordPage(page, from, u, this.extraColumns)), ambiguousKey: u.ambiguousKey };
-    })();
-    const sent = (async () => {
-      const r = await recorded;
-      await this.pass.send(r.record);
-      return r;
-    })();
-    const advanced = (async () => {
-      const r = await sent;
-      await previousAdvance;
-      await this.pass.advancePast(r.record, r.created, r.ambiguousKey, page.flagged.length);
+      if (this.failure) throw this.failure.err;
+      const r = await this.pass.recordPage(page, from, u, this.extraColumns);
+      return { ...r, ambiguousKey: u.ambiguousKey, flagged: page.flagged.length };
     })();
     this.lastRecorded = recorded;
-    this.lastAdvanced = advanced;
-    for (const p of [uploaded, recorded, sent, advanced]) {
-      // Every one is awaited (by its successor, drain or settle); this only keeps a failure from
-      // being reported as unhandled while the loop is busy reading.
+    let resolve!: () => void;
+    let reject!: (err: unknown) => void;
+    const done = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const slot: PageSlot = {
+      recorded,
+      value: undefined,
+      settled: false,
+      done,
+      resolve: () => {
+        slot.settled = true;
+        resolve();
+      },
+      reject: (err) => {
+        slot.settled = true;
+        reject(err);
+      },
+    };
+    // Pages already done need no more waiting for.
+    while (this.inFlight[0]?.settled) this.inFlight.shift();
+    for (const p of [uploaded, recorded, done]) {
+      // Every one is awaited (by its successor, the sender, drain or settle); this only keeps a
+      // failure from being reported as unhandled while the loop is busy reading.
       p.catch(() => undefined);
       this.all.push(p);
     }
-    this.inFlight.push(advanced);
+    if (this.failure) {
+      slot.reject(this.failure.err);
+      return;
+    }
+    this.unrecorded.push(slot);
+    this.unsent.push(slot);
+    this.inFlight.push(slot);
+    recorded.then(
+      (value) => {
+        slot.value = value;
+        const at = this.unrecorded.indexOf(slot);
+        if (at !== -1) this.unrecorded.splice(at, 1);
+        this.announce();
+      },
+      (err: unknown) => this.fail(err),
+    );
   }
 
-  /** Wait until fewer than PAGES_IN_FLIGHT pages are being written; throws the first failure. */
+  /**
+   * Whether a full announcement (ten pages) is recorded, or, once the run has read its last page,
+   * all that is left (records complete in page order, so the last one recorded means all are).
+   */
+  private ready(): boolean {
+    return !this.failure && Boolean(this.unsent[this.perSend - 1]?.value || (this.flushing && this.unsent.at(-1)?.value));
+  }
+
+  /** Start the sender if an announcement is ready. */
+  private announce(): void {
+    if (this.sending || !this.ready()) return;
+    this.sending = true;
+    this.all.push(this.sendInOrder());
+  }
+
+  /** The sender: one request (and one cursor write) at a time, in page order. */
+  private async sendInOrder(): Promise<void> {
+    try {
+      while (this.ready()) {
+        const group: PageSlot[] = [];
+        const pages: RecordedPage[] = [];
+        for (let next = this.unsent[0]; next?.value && group.length < this.perSend; next = this.unsent[0]) {
+          group.push(next);
+          pages.push(next.value);
+          this.unsent.shift();
+        }
+        try {
+          await this.pass.send(pages.map((p) => p.record));
+          await this.pass.advancePast(pages);
+        } catch (err) {
+          for (const slot of group) slot.reject(err);
+          this.fail(err);
+          return;
+        }
+        for (const slot of group) slot.resolve();
+      }
+    } finally {
+      this.sending = false;
+    }
+    // Records may have completed while the last request was out.
+    this.announce();
+  }
+
+  private fail(err: unknown): void {
+    this.failure ??= { err };
+    for (const slot of this.unsent.splice(0)) slot.reject(this.failure.err);
+    this.unrecorded.length = 0;
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure.err;
+  }
+
+  /** Wait until fewer than PAGES_IN_FLIGHT pages are being compressed, uploaded or recorded; throws the first failure. */
   async waitForRoom(): Promise<void> {
-    while (this.inFlight.length >= PAGES_IN_FLIGHT) await this.inFlight.shift();
+    while (this.unrecorded.length >= PAGES_IN_FLIGHT) await (this.unrecorded[0] as PageSlot).recorded;
+    // Recorded pages wait for their announcement; at most two requests' worth of them.
+    while (this.unsent.length >= 2 * this.perSend) await (this.unsent[0] as PageSlot).done;
+    this.throwIfFailed();
   }
 
-  /** Wait for every page; throws the first failure. */
+  /** Announce every page; throws the first failure. */
   async drain(): Promise<void> {
-    while (this.inFlight.length > 0) await this.inFlight.shift();
+    this.flushing = true;
+    this.announce();
+    while (this.inFlight.length > 0) await this.inFlight.shift()?.done;
+    this.throwIfFailed();
   }
 
   /** Wait until nothing is in flight, whatever happened. */
   async settle(): Promise<void> {
-    await Promise.allSettled(this.all);
+    while (this.all.length > 0) await Promise.allSettled(this.all.splice(0));
   }
+}
+
+/** The first line of every raw object the detector writes (layout `arrays`): which columns, in which order. */
+export function rawObjectHeader(table: SourceTableName, columns: readonly string[]): Buffer {
+  return Buffer.from(rawHeaderLine({ format: RAW_FORMAT_V2, table, columns: [...columns] }), 'utf8');
+}
+
+/** gzip (on libuv's thread pool) of `parts` one after the other, as one member. */
+export function gzipParts(parts: readonly Uint8Array[], level: number): Promise<Buffer> {
+  const input = parts.reduce((n, p) => n + p.byteLength, 0);
+  // About what one page compresses to (a quarter to a third of its JSON), so the output is nearly
+  // always one chunk: no concatenation, one allocation per page.
+  const chunkSize = Math.min(1 << 22, Math.max(1 << 16, 2 ** Math.ceil(Math.log2(input / 2.5))));
+  return new Promise((resolve, reject) => {
+    const stream = zlib.createGzip({ level, chunkSize });
+    const chunks: Buffer[] = [];
+    let length = 0;
+    stream.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      length += chunk.length;
+    });
+    stream.once('error', reject);
+    stream.once('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length)));
+    for (const part of parts.slice(0, -1)) stream.write(part);
+    stream.end(parts.at(-1));
+  });
 }
 
 export async function loadDoneMembers(watermark: Watermark, ports: DetectionPorts): Promise<AmbiguousMember[]> {

@@ -53,6 +53,12 @@ export interface DetectionSettings {
   readonly reserveMs?: number;
   /** Ambiguous sets up to this size stay in the watermark item (default 1,000). */
   readonly inlineAmbiguousLimit?: number;
-  /** gzip level of the raw pages (default 1: measured fastest for JSON Lines, 13% of the size). */
+  /** gzip level of the raw pages (default 1: measured fastest here, a quarter of the JSON's size). */
   readonly gzipLevel?: number;
+  /**
+   * Recorded pages announced together: one SendMessageBatch for their messages and one cursor write
+   * past them (1 to 10, default 10; fewer when the pass ends). Tests lower it to put a crash between
+   * two announcements.
+   */
+  readonly messagesPerSend?: number;
 }

@@ -1,3 +1,4 @@
+import type { RawLayout } from '@totes/events';
 import { SOURCE_TABLES, type SourceTableName } from '@totes/shared/source/tables';
 import type { WarehouseTableName } from '@totes/shared/warehouse/tables';
 import { OutputTable } from './output-table';
@@ -41,7 +42,7 @@ export interface DerivedBatch {
   readonly notes: readonly { readonly message: string; readonly attributes: Record<string, unknown> }[];
 }
 
-export async function deriveBatch(table: SourceTableName, compressed: Uint8Array, images: SourceImages): Promise<DerivedBatch> {
+export async function deriveBatch(table: SourceTableName, compressed: Uint8Array, images: SourceImages, layout: RawLayout = 'objects'): Promise<DerivedBatch> {
   const targets: readonly WarehouseTableName[] = TARGETS[table];
   const outputs = new Map(targets.map((t) => [t, new OutputTable(t)]));
   const quarantined = new Map<number, { row: RawBatchRow; problems: RowIssue[] }>();
@@ -65,7 +66,7 @@ export async function deriveBatch(table: SourceTableName, compressed: Uint8Array
   };
 
   let rows = 0;
-  for await (const row of readRawBatch(compressed, table)) {
+  for await (const row of readRawBatch(compressed, table, layout)) {
     rows += 1;
     rule.accept(row, ctx);
   }

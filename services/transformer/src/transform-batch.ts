@@ -1,5 +1,5 @@
 import { parquetMetadata } from 'hyparquet';
-import { serializeMessage, type BatchExtractedV1, type LoadRequestedV1 } from '@totes/events';
+import { rawLayoutOf, serializeMessage, type AnyBatchExtracted, type LoadRequestedV1 } from '@totes/events';
 import type { ObjectStore } from '@totes/shared/aws/objects';
 import type { MessageSender } from '@totes/shared/aws/queues';
 import { TotesError, UnreadableBatchError, describeError } from '@totes/shared/errors';
@@ -76,15 +76,15 @@ export interface TransformResult extends TransformCounts {
 }
 
 /** The partition of everything a batch writes: the day of the last row version it holds. */
-export function batchDate(message: BatchExtractedV1): string {
+export function batchDate(message: AnyBatchExtracted): string {
   return message.range.to.lastUpdated.slice(0, 10);
 }
 
-export function processedKey(target: WarehouseTableName, message: BatchExtractedV1): string {
+export function processedKey(target: WarehouseTableName, message: AnyBatchExtracted): string {
   return `processed/${target}/date=${batchDate(message)}/${message.batchId}.parquet`;
 }
 
-export function quarantineKey(message: BatchExtractedV1): string {
+export function quarantineKey(message: AnyBatchExtracted): string {
   return `quarantine/${message.table}/date=${batchDate(message)}/${message.batchId}.jsonl`;
 }
 
@@ -98,7 +98,7 @@ export function encodeQuarantine(rows: readonly QuarantinedRow[]): Uint8Array {
 
 const LOGGED_QUARANTINE_ROWS = 50;
 
-async function readRaw(message: BatchExtractedV1, objects: ObjectStore): Promise<Uint8Array> {
+async function readRaw(message: AnyBatchExtracted, objects: ObjectStore): Promise<Uint8Array> {
   const { bucket, key } = message.object;
   try {
     return await objects.get(bucket, key);
@@ -115,7 +115,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** Write a target file once; on a redelivery describe the file that is there. */
-async function writeFile(deps: TransformDependencies, message: BatchExtractedV1, target: WarehouseTableName, body: Uint8Array, rows: number): Promise<WrittenFile> {
+async function writeFile(deps: TransformDependencies, message: AnyBatchExtracted, target: WarehouseTableName, body: Uint8Array, rows: number): Promise<WrittenFile> {
   const key = processedKey(target, message);
   const written = await deps.objects.putImmutable(deps.processedBucket, key, body, {
     contentType: 'application/vnd.apache.parquet',
@@ -136,14 +136,14 @@ async function writeFile(deps: TransformDependencies, message: BatchExtractedV1,
   return { target, key, rows: storedRows, bytes: stored.byteLength, written };
 }
 
-export async function transformBatch(message: BatchExtractedV1, deps: TransformDependencies): Promise<TransformResult> {
+export async function transformBatch(message: AnyBatchExtracted, deps: TransformDependencies): Promise<TransformResult> {
   const { batchId, table } = message;
   const log = { table, batchId };
   const compressed = await readRaw(message, deps.objects);
 
   let derived;
   try {
-    derived = await deriveBatch(table, compressed, deps.images);
+    derived = await deriveBatch(table, compressed, deps.images, rawLayoutOf(message));
   } catch (err) {
     if (err instanceof UnreadableBatchError) {
       throw new UnreadableBatchError(`The raw batch s3://${message.object.bucket}/${message.object.key} cannot be read: ${err.message}.`, { cause: err });

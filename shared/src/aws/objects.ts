@@ -1,5 +1,17 @@
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
+/** What a put may say about its object besides the bytes. */
+export interface PutOptions {
+  contentType?: string;
+  metadata?: Record<string, string>;
+  /**
+   * The SHA-256 of `body`, when the caller has it already: S3 verifies the object against it
+   * (instead of the SDK computing a CRC32 of the body) and the request is signed with it (instead
+   * of the SDK hashing the body a second time).
+   */
+  sha256?: Uint8Array;
+}
+
 /**
  * The lake's object store. Objects are immutable: `putImmutable` writes with If-None-Match so an
  * existing key is never overwritten; a retry that finds its own object already there is fine
@@ -7,7 +19,7 @@ import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } 
  */
 export interface ObjectStore {
   /** Write once. Returns false if the key already existed (nothing was written). */
-  putImmutable(bucket: string, key: string, body: Uint8Array, options?: { contentType?: string; metadata?: Record<string, string> }): Promise<boolean>;
+  putImmutable(bucket: string, key: string, body: Uint8Array, options?: PutOptions): Promise<boolean>;
   get(bucket: string, key: string): Promise<Uint8Array>;
   exists(bucket: string, key: string): Promise<boolean>;
 }
@@ -15,23 +27,31 @@ export interface ObjectStore {
 export class S3ObjectStore implements ObjectStore {
   constructor(private readonly s3: S3Client) {}
 
-  async putImmutable(
-    bucket: string,
-    key: string,
-    body: Uint8Array,
-    options: { contentType?: string; metadata?: Record<string, string> } = {},
-  ): Promise<boolean> {
-    try {
-      await this.s3.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: key,
-          Body: body,
-          IfNoneMatch: '*',
-          ...(options.contentType ? { ContentType: options.contentType } : {}),
-          ...(options.metadata ? { Metadata: options.metadata } : {}),
-        }),
+  async putImmutable(bucket: string, key: string, body: Uint8Array, options: PutOptions = {}): Promise<boolean> {
+    const { sha256 } = options;
+    const command = new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: body,
+      IfNoneMatch: '*',
+      ...(options.contentType ? { ContentType: options.contentType } : {}),
+      ...(options.metadata ? { Metadata: options.metadata } : {}),
+      ...(sha256 ? { ChecksumSHA256: Buffer.from(sha256).toString('base64') } : {}),
+    });
+    if (sha256) {
+      // SigV4's payload hash is the hex SHA-256 of the body: given, the signer does not hash the body itself.
+      const payloadHash = Buffer.from(sha256).toString('hex');
+      command.middlewareStack.add(
+        (next) => (args) => {
+          const request = args.request as { headers?: Record<string, string> };
+          if (request.headers) request.headers['x-amz-content-sha256'] = payloadHash;
+          return next(args);
+        },
+        { step: 'build', name: 'totesPayloadSha256' },
       );
+    }
+    try {
+      await this.s3.send(command);
       return true;
     } catch (err) {
       // 412: the key exists. 409 ConditionalRequestConflict: a concurrent write of it is in flight.

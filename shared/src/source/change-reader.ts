@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { AmbiguousMember } from '../state/watermark-store';
 import type { ConnectionLender } from './connections';
 import { copyOut } from './copy-out';
-import { CopyToJsonl, type CopyColumn, type JsonValueKind, type RowKey } from './copy-to-jsonl';
+import { CopyToJsonl, type CopyColumn, type JsonValueKind, type RowKey, type RowLayout } from './copy-to-jsonl';
 import { checkSourceTable } from './schema-check';
 import { quoteIdent, SOURCE_TABLES, type SourceColumnType, type SourceTableName } from './tables';
 
@@ -63,13 +63,18 @@ export interface PageFilter {
 }
 
 export interface SourcePage {
-  /** JSON Lines (events/src/batch-extracted.v1.ts), one line per row. */
+  /** JSON Lines in the pass's row layout (events/src/batch-extracted.v2.ts), one line per row. */
   readonly body: Buffer;
   readonly rows: number;
   readonly last: RowKey | undefined;
   readonly lateRows: number;
   /** The rows flagged by `flagFrom`. */
   readonly flagged: readonly AmbiguousMember[];
+  /**
+   * The caller is done with `body`: its memory may be reused for a later page of the pass. Optional
+   * (an unreleased page is simply garbage collected); `body` must not be read after it.
+   */
+  release(): void;
 }
 
 export interface SourcePass {
@@ -77,14 +82,21 @@ export interface SourcePass {
   readonly snapshot: SourceSnapshot;
   /** Source columns the contract does not know, carried as text. */
   readonly extraColumns: readonly string[];
+  /** Every column of a row, in the order of its values (the catalogue's, then the extra ones). */
+  readonly columns: readonly string[];
   readPage(filter: PageFilter): Promise<SourcePage>;
   /** End the transaction and return the connection. Safe to call more than once. */
   close(): Promise<void>;
 }
 
+export interface PassOptions {
+  /** How each row is written: a JSON object keyed by column name, or a JSON array of the values in `columns` order. */
+  readonly layout: RowLayout;
+}
+
 export interface SourceReader {
   /** Begin a pass over `table`; checks the table against the catalogue (SourceSchemaError). */
-  open(table: SourceTableName): Promise<SourcePass>;
+  open(table: SourceTableName, options: PassOptions): Promise<SourcePass>;
 }
 
 const KIND: Readonly<Record<SourceColumnType, JsonValueKind>> = {
@@ -117,7 +129,7 @@ const XID8_OF_ROW = `(((${setting('epoch', 'bigint')} - (t.xmin::text::bigint > 
 export class PgChangeReader implements SourceReader {
   constructor(private readonly connections: ConnectionLender) {}
 
-  async open(table: SourceTableName): Promise<SourcePass> {
+  async open(table: SourceTableName, options: PassOptions): Promise<SourcePass> {
     const borrowed = await this.connections.borrow();
     const { client } = borrowed;
     let inTransaction = false;
@@ -136,7 +148,7 @@ export class PgChangeReader implements SourceReader {
       );
       const row = snap.rows[0];
       if (!row) throw new Error('pg_current_snapshot() returned no row');
-      return new PgSourcePass(table, client, borrowed.giveBack, row, shape.extraColumns.map((c) => c.name));
+      return new PgSourcePass(table, client, borrowed.giveBack, row, shape.extraColumns.map((c) => c.name), options.layout);
     } catch (err) {
       if (inTransaction) {
         const ok = await client.query('ROLLBACK').then(
@@ -152,10 +164,20 @@ export class PgChangeReader implements SourceReader {
   }
 }
 
+/** Output buffers kept for reuse per pass: a page being read plus the pages the caller is writing. */
+const SPARE_BUFFERS = 6;
+
 class PgSourcePass implements SourcePass {
   private closed = false;
   private lastPageBytes = 0;
-  private readonly columns: CopyColumn[];
+  private readonly copyColumns: CopyColumn[];
+  readonly columns: readonly string[];
+  /**
+   * Page buffers given back by the caller. Reusing them keeps a full extraction from allocating
+   * (and the garbage collector from tracking) a new multi-megabyte buffer per page: measured here,
+   * that churn of external memory set off a full collection every few pages.
+   */
+  private readonly spare: Buffer[] = [];
   private readonly selectList: string;
   private readonly epoch: bigint;
   private readonly low: bigint;
@@ -166,9 +188,11 @@ class PgSourcePass implements SourcePass {
     private readonly giveBack: (broken?: boolean) => void,
     readonly snapshot: SourceSnapshot,
     readonly extraColumns: readonly string[],
+    private readonly layout: RowLayout,
   ) {
     const known = SOURCE_TABLES[table].columns;
-    this.columns = copyColumnsFor(table, extraColumns);
+    this.copyColumns = copyColumnsFor(table, extraColumns);
+    this.columns = this.copyColumns.map((c) => c.name);
     // Known columns as stored (COPY's text output is already exact: numeric_out, ISO timestamps);
     // unknown ones as text, whatever their type.
     this.selectList = [...known.map((c) => `t.${quoteIdent(c.name)}`), ...extraColumns.map((name) => `t.${quoteIdent(name)}::text`)].join(', ');
@@ -257,32 +281,49 @@ class PgSourcePass implements SourcePass {
 
     let lateRows = 0;
     const flaggedRows: AmbiguousMember[] = [];
-    const columnNames = this.columns.map((c) => c.name);
     const converter = new CopyToJsonl(
       {
-        columns: this.columns,
-        lastUpdatedIndex: columnNames.indexOf('last_updated'),
-        idIndex: columnNames.indexOf(table.primaryKey),
+        columns: this.copyColumns,
+        lastUpdatedIndex: this.columns.indexOf('last_updated'),
+        idIndex: this.columns.indexOf(table.primaryKey),
         hasMeta,
+        layout: this.layout,
         onMeta: (m) => {
           if (m.late) lateRows += 1;
           if (m.xid !== undefined) flaggedRows.push({ id: m.key.id, lastUpdated: m.key.lastUpdated, xid: m.xid });
         },
       },
-      // Sized after the previous page, so that a page's output is (nearly always) allocated once.
-      Math.max(1 << 16, Math.ceil(this.lastPageBytes * 1.125)),
+      this.outputBuffer(),
     );
     // Rows are converted as they arrive; a conversion error is reported once the COPY has ended
     // (copyOut keeps reading to its end), so the connection stays usable.
     await copyOut(this.client, sql, (buf, start, end) => converter.pushRow(buf, start, end));
     const out = converter.finish();
     this.lastPageBytes = out.body.length;
-    return { body: out.body, rows: out.rows, last: out.last, lateRows, flagged: flaggedRows };
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      if (!this.closed && this.spare.length < SPARE_BUFFERS) this.spare.push(out.buffer);
+    };
+    return { body: out.body, rows: out.rows, last: out.last, lateRows, flagged: flaggedRows, release };
+  }
+
+  /** A spare buffer big enough for a page like the previous one, else a new one of that size. */
+  private outputBuffer(): Buffer {
+    // Sized after the previous page, so that a page's output is (nearly always) written without growing.
+    const wanted = Math.max(1 << 16, Math.ceil(this.lastPageBytes * 1.125));
+    for (let candidate = this.spare.pop(); candidate; candidate = this.spare.pop()) {
+      if (candidate.length >= wanted) return candidate;
+      // Too small since the pages grew: dropped (the next ones will be the larger size).
+    }
+    return Buffer.allocUnsafe(wanted);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.spare.length = 0;
     // A read-only transaction has nothing to commit; ROLLBACK also clears an aborted one.
     const ok = await this.client.query('ROLLBACK').then(
       () => true,

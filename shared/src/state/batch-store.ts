@@ -35,6 +35,8 @@ export interface BatchRecord {
   readonly extractedAt: string;
   /** Source columns the contract does not know, carried as text in the raw object (batch-extracted v1 `extraColumns`). */
   readonly extraColumns?: readonly string[];
+  /** How the raw object's rows are written (batch-extracted v2 `object.layout`); absent: `objects` (recorded before v2). */
+  readonly rawLayout?: 'objects' | 'arrays';
   /** Set by the transformer. */
   readonly transformedAt?: string;
   readonly quarantinedRows?: number;

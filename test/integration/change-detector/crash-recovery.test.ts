@@ -9,7 +9,12 @@ import { DetectorHarness, InjectedCrash } from './harness';
  * A crash can fall between any two side effects of a page. After one, the next detection must
  * lose nothing, emit no row version twice, and never replace a batch already recorded.
  */
-type CrashPoint = { readonly name: string; readonly ports: (h: DetectorHarness) => Partial<DetectionPorts> };
+type CrashPoint = {
+  readonly name: string;
+  readonly ports: (h: DetectorHarness) => Partial<DetectionPorts>;
+  /** Pages announced together (one send, one cursor write): 1 puts a crash point between every page's steps. */
+  readonly messagesPerSend?: number;
+};
 
 /** Let the wrapped call happen, then "crash" once, when `when` says so. */
 function crashOnce<T extends object>(target: T, method: keyof T & string, when: (...args: unknown[]) => boolean): T {
@@ -44,10 +49,22 @@ const CRASH_POINTS: CrashPoint[] = [
   },
   {
     name: 'the message of page 2 is sent',
+    messagesPerSend: 1,
     ports: (h) => ({ sender: crashOnce<MessageSender>(h.ports().sender, 'send', () => ++sends === 2) }),
   },
   {
     name: 'the cursor moves past page 2',
+    messagesPerSend: 1,
+    ports: (h) => ({ watermarks: crashOnce<WatermarkStore>(h.watermarks, 'save', (next, _v, change) => change === 'advance' && (next as { current?: { page: number } }).current?.page === 2) }),
+  },
+  {
+    name: 'the messages of pages 1 and 2 are sent in one request',
+    messagesPerSend: 2,
+    ports: (h) => ({ sender: crashOnce<MessageSender>(h.ports().sender, 'send', (_queue, bodies) => (bodies as string[]).length === 2 && ++sends === 1) }),
+  },
+  {
+    name: 'the cursor moves past pages 1 and 2 in one write',
+    messagesPerSend: 2,
     ports: (h) => ({ watermarks: crashOnce<WatermarkStore>(h.watermarks, 'save', (next, _v, change) => change === 'advance' && (next as { current?: { page: number } }).current?.page === 2) }),
   },
   {
@@ -60,7 +77,7 @@ const CRASH_POINTS: CrashPoint[] = [
 type PaymentLine = { payment_id: number; last_updated: string };
 const parse = (lines: readonly string[]) => lines.map((l) => JSON.parse(l) as PaymentLine);
 
-describe.each(CRASH_POINTS)('change-detector: a crash right after $name', ({ ports }) => {
+describe.each(CRASH_POINTS)('change-detector: a crash right after $name', ({ ports, messagesPerSend }) => {
   let h: DetectorHarness;
 
   beforeAll(async () => {
@@ -77,7 +94,7 @@ describe.each(CRASH_POINTS)('change-detector: a crash right after $name', ({ por
   it('is repaired by the next detection: every row version once, recorded batches unchanged', async () => {
     // Prepare: a full pass that crashes, then rows change before the retry (one already extracted
     // on page 1, one not yet, on page 3).
-    await expect(h.detect('payment', ports(h))).rejects.toThrow(InjectedCrash);
+    await expect(h.detect('payment', ports(h), messagesPerSend === undefined ? {} : { messagesPerSend })).rejects.toThrow(InjectedCrash);
     const recordedAtCrash = await h.batchRecords('payment');
     await h.source.query(`UPDATE payment SET paid = NOT paid, last_updated = localtimestamp WHERE payment_id IN (3, 120)`);
 

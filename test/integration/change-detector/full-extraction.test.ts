@@ -1,4 +1,6 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { RAW_FORMAT_V2 } from '@totes/events';
+import type { WatermarkStore } from '@totes/shared/state/watermark-store';
 import { DetectorHarness } from './harness';
 
 /**
@@ -84,6 +86,16 @@ describe('change-detector: full extraction', () => {
     expect(addresses[1]).toMatchObject({ address_line_1: 'Flat "2"', address_line_2: 'Back\\Lane', district: null, last_updated: '2023-01-01T00:00:00.000001' });
   });
 
+  it('writes each raw object as a header line naming the columns, then one JSON array of values per row (layout arrays)', async () => {
+    const [message] = await h.drainMessages('currency').then(async (none) => (none.length > 0 ? none : (await h.detect('currency'), h.drainMessages('currency'))));
+
+    expect(message?.object.layout).toBe('arrays');
+    const lines = await h.objectLines(message as NonNullable<typeof message>);
+    expect(JSON.parse(lines[0] ?? '')).toEqual({ format: RAW_FORMAT_V2, table: 'currency', columns: ['currency_id', 'currency_code', 'created_at', 'last_updated'] });
+    expect(lines.slice(1)).toEqual(['[1,"GBP","2022-11-03T14:20:49.962","2022-11-03T14:20:49.962"]']);
+    expect((await h.batchRecords('currency'))[0]?.rawLayout).toBe('arrays');
+  });
+
   it('a pass with nothing new writes nothing, sends nothing and leaves the watermark as it was', async () => {
     const before = await h.watermark('payment');
     const objectsBefore = await h.stage.clients.s3.send(new ListObjectsV2Command({ Bucket: h.stage.resources.ingestionBucket }));
@@ -95,5 +107,43 @@ describe('change-detector: full extraction', () => {
     const objectsAfter = await h.stage.clients.s3.send(new ListObjectsV2Command({ Bucket: h.stage.resources.ingestionBucket }));
     expect(objectsAfter.KeyCount).toBe(objectsBefore.KeyCount);
     expect(await h.watermark('payment')).toEqual(before);
+  });
+});
+
+describe('change-detector: a long pass announces its pages ten at a time', () => {
+  let long: DetectorHarness;
+
+  beforeAll(async () => {
+    long = await DetectorHarness.create('cd_full_long');
+    await long.insertParents();
+    await long.insertPayments(1, 230);
+  });
+
+  afterAll(async () => {
+    await long?.close();
+  });
+
+  it('sends ten pages’ messages a request and moves the cursor past them in one write, in page order', async () => {
+    const sends: string[][] = [];
+    const cursorPages: number[] = [];
+    const ports = long.ports();
+    const watermarks: WatermarkStore = {
+      get: (table) => long.watermarks.get(table),
+      save: (next, version, change) => {
+        if (change === 'advance') cursorPages.push(next.current?.page ?? -1);
+        return long.watermarks.save(next, version, change);
+      },
+    };
+    const sender = { send: (queue: string, bodies: readonly string[]) => (sends.push([...bodies]), ports.sender.send(queue, bodies)) };
+
+    const outcome = await long.detect('payment', { sender, watermarks }, { pageSize: 10 });
+
+    expect(outcome).toMatchObject({ status: 'completed', pages: 23, rows: 230 });
+    // 23 pages: two full announcements, then the rest when the pass has read its last page.
+    expect(sends.map((b) => b.length)).toEqual([10, 10, 3]);
+    expect(cursorPages).toEqual([10, 20, 23]);
+    const pages = sends.flat().map((b) => Number((JSON.parse(b) as { batchId: string }).batchId.slice(-4)));
+    expect(pages).toEqual(Array.from({ length: 23 }, (_, i) => i + 1));
+    expect(await long.rowsOf(await long.drainMessages('payment'))).toEqual(await long.sourceJson('payment'));
   });
 });

@@ -3,7 +3,7 @@ import { gunzipSync } from 'node:zlib';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import pg from 'pg';
-import { parseMessage, type BatchExtractedV1 } from '@totes/events';
+import { parseMessage, rawHeaderV2, RAW_FORMAT_V2, type BatchExtractedV2 } from '@totes/events';
 import { S3ObjectStore } from '@totes/shared/aws/objects';
 import { SqsMessageSender } from '@totes/shared/aws/queues';
 import { PgChangeReader } from '@totes/shared/source/change-reader';
@@ -101,10 +101,10 @@ export class DetectorHarness {
   }
 
   /** Every message on transform-<table> (received and deleted), validated against the contract. */
-  async drainMessages(table: SourceTableName): Promise<BatchExtractedV1[]> {
+  async drainMessages(table: SourceTableName): Promise<BatchExtractedV2[]> {
     const url = this.stage.resources.queues.find((q) => q.logicalName === `transform-${table}`)?.url;
     if (!url) throw new Error(`no transform queue for ${table}`);
-    const out: BatchExtractedV1[] = [];
+    const out: BatchExtractedV2[] = [];
     for (;;) {
       const got = await this.stage.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 600, WaitTimeSeconds: 0 }));
       const messages = got.Messages ?? [];
@@ -116,17 +116,34 @@ export class DetectorHarness {
     }
   }
 
-  /** The rows of a raw object, as text lines and parsed. */
-  async rawLines(message: Pick<BatchExtractedV1, 'object'>): Promise<string[]> {
+  /** The lines of a raw object as they are: for the arrays layout, the header line first. */
+  async objectLines(message: Pick<BatchExtractedV2, 'object'>): Promise<string[]> {
     const bytes = await this.objects.get(message.object.bucket, message.object.key);
     const text = gunzipSync(bytes).toString('utf8');
     expect(text.endsWith('\n')).toBe(true);
     return text.slice(0, -1).split('\n');
   }
 
+  /**
+   * The rows of a raw object as JSON object lines, `{"name":value,…}`: an arrays object's values
+   * keep their exact bytes (only the header's names are put in front of them), so a row compares
+   * byte for byte with PostgreSQL's own row_to_json.
+   */
+  async rawLines(message: Pick<BatchExtractedV2, 'object' | 'table'>): Promise<string[]> {
+    const lines = await this.objectLines(message);
+    if (message.object.layout === 'objects') return lines;
+    const header = rawHeaderV2.parse(JSON.parse(lines[0] ?? 'null'));
+    expect(header).toMatchObject({ format: RAW_FORMAT_V2, table: message.table });
+    return lines.slice(1).map((line) => {
+      const values = jsonArrayValueTexts(line);
+      expect(values).toHaveLength(header.columns.length);
+      return `{${header.columns.map((name, i) => `${JSON.stringify(name)}:${values[i]}`).join(',')}}`;
+    });
+  }
+
   /** The rows of every distinct batch among `messages` (a batch re-sent counts once), in batch order. */
-  async rowsOf(messages: readonly BatchExtractedV1[]): Promise<string[]> {
-    const byBatch = new Map<string, BatchExtractedV1>();
+  async rowsOf(messages: readonly BatchExtractedV2[]): Promise<string[]> {
+    const byBatch = new Map<string, BatchExtractedV2>();
     for (const m of messages) {
       const seen = byBatch.get(m.batchId);
       if (seen) expect(seen).toEqual(m);
@@ -200,4 +217,26 @@ export class InjectedCrash extends Error {
   constructor(what: string) {
     super(`injected crash after ${what}`);
   }
+}
+
+/** The texts of the values of a JSON array of scalars, exactly as written (`[1,"a,b",null]` → `1`, `"a,b"`, `null`). */
+export function jsonArrayValueTexts(line: string): string[] {
+  if (!line.startsWith('[') || !line.endsWith(']')) throw new Error(`not a JSON array line: ${line.slice(0, 60)}`);
+  const values: string[] = [];
+  let start = 1;
+  let inString = false;
+  for (let i = 1; i < line.length - 1; i++) {
+    const ch = line[i];
+    if (inString) {
+      if (ch === '\\') i += 1;
+      else if (ch === '"') inString = false;
+    } else if (ch === '"') {
+      inString = true;
+    } else if (ch === ',') {
+      values.push(line.slice(start, i));
+      start = i + 1;
+    }
+  }
+  values.push(line.slice(start, line.length - 1));
+  return values;
 }

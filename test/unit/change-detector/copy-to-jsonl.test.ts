@@ -12,8 +12,11 @@ const COLUMNS: CopyColumn[] = [
   { name: 'name', kind: 'text' },
 ];
 
-function convert(copyText: string, options: { hasMeta?: boolean; chunk?: number; onMeta?: (m: RowMeta) => void } = {}) {
-  const converter = new CopyToJsonl({ columns: COLUMNS, lastUpdatedIndex: 2, idIndex: 0, hasMeta: options.hasMeta ?? false, onMeta: options.onMeta }, 16);
+function convert(copyText: string, options: { hasMeta?: boolean; chunk?: number; onMeta?: (m: RowMeta) => void; layout?: 'objects' | 'arrays'; output?: Buffer } = {}) {
+  const converter = new CopyToJsonl(
+    { columns: COLUMNS, lastUpdatedIndex: 2, idIndex: 0, hasMeta: options.hasMeta ?? false, onMeta: options.onMeta, layout: options.layout },
+    options.output ?? 16,
+  );
   const bytes = Buffer.from(copyText, 'utf8');
   const size = options.chunk ?? bytes.length;
   for (let i = 0; i < bytes.length; i += size) converter.push(bytes.subarray(i, i + size));
@@ -77,6 +80,34 @@ describe('COPY text to JSON Lines', () => {
     expect(() => convert('1\t2\t2024-01-01 00:00:00\tt\n')).toThrow(CopyFormatError);
     expect(() => convert('1\t2\t2024-01-01 00:00:00\tt\tx\textra\n')).toThrow(CopyFormatError);
     expect(() => convert('1\t2\t2024-01-01 00:00:00\tt\tx')).toThrow('ends in the middle of a row');
+  });
+
+  it('arrays layout: the same value bytes, in column order, without the names', () => {
+    const text = '1\t123456789012345678901234.123456789\t2024-11-15 14:39:58.011\tt\tplain "q" \\t\\v\n2\t\\N\t2024-11-15 14:39:58\t\\N\t\\N\n';
+
+    const arrays = convert(text, { layout: 'arrays', chunk: 5 });
+    const objects = convert(text, { layout: 'objects' });
+
+    expect(arrays.text).toBe('[1,"123456789012345678901234.123456789","2024-11-15T14:39:58.011",true,"plain \\"q\\" \\t\\u000b"]\n[2,null,"2024-11-15T14:39:58",null,null]\n');
+    const names = COLUMNS.map((c) => c.name);
+    const asObjects = arrays.text
+      .trimEnd()
+      .split('\n')
+      .map((l) => Object.fromEntries((JSON.parse(l) as unknown[]).map((v, i) => [names[i], v])));
+    expect(asObjects).toEqual(objects.text.trimEnd().split('\n').map((l) => JSON.parse(l) as unknown));
+    expect(arrays).toMatchObject({ rows: 2, last: { lastUpdated: '2024-11-15T14:39:58', id: 2 } });
+  });
+
+  it('writes into a buffer it is given, and grows past it by copying when a page needs more', () => {
+    const given = Buffer.alloc(1 << 10);
+    const small = convert('1\t1\t2024-01-01 00:00:00\tt\tx\n', { output: given, layout: 'arrays' });
+    expect(small.buffer).toBe(given);
+    expect(small.text).toBe('[1,"1","2024-01-01T00:00:00",true,"x"]\n');
+
+    const long = 'y'.repeat(5000);
+    const big = convert(`1\t1\t2024-01-01 00:00:00\tt\t${long}\n`, { output: Buffer.alloc(64), layout: 'arrays' });
+    expect(big.buffer.length).toBeGreaterThan(5000);
+    expect(big.text).toBe(`[1,"1","2024-01-01T00:00:00",true,"${long}"]\n`);
   });
 
   it('an empty COPY is an empty page with no last key', () => {
