@@ -21,8 +21,10 @@ export function unscaledFromBytes(bytes: Uint8Array): bigint | number {
 const POWERS_OF_TEN = Array.from({ length: 16 }, (_, i) => 10 ** i);
 
 /**
- * The decimal text of `unscaled × 10^-scale`, exact, with trailing fractional zeros dropped
- * (PostgreSQL compares numerics by value: 2.50 = 2.5; a numeric(10,2) column pads to its scale).
+ * The decimal text of `unscaled × 10^-scale`, exact, with trailing fractional zeros dropped down to
+ * two places: money keeps the scale the source writes it with (79016.00, 73.80), while a value with
+ * more places keeps them all. An unconstrained `numeric` column stores the scale it is given, so the
+ * warehouse shows amounts as the source does; numeric(10,2) pads to its scale anyway.
  */
 export function formatDecimal(unscaled: bigint | number, scale: number): string {
   if (typeof unscaled === 'number' && Number.isSafeInteger(unscaled) && scale < POWERS_OF_TEN.length) {
@@ -42,10 +44,16 @@ export function formatDecimal(unscaled: bigint | number, scale: number): string 
   return `${negative ? '-' : ''}${integer}${scale === 0 ? '' : fractionText(fraction, scale)}`;
 }
 
+/** Fractional places kept even when they are zeros (money's scale). */
+const MIN_FRACTION_DIGITS = 2;
+
 function fractionText(fraction: number | bigint, scale: number): string {
-  if (scale === 0 || fraction === 0 || fraction === 0n) return '';
-  const digits = String(fraction).padStart(scale, '0').replace(/0+$/, '');
-  return `.${digits}`;
+  if (scale === 0) return '';
+  const keep = Math.min(MIN_FRACTION_DIGITS, scale);
+  const digits = String(fraction).padStart(scale, '0');
+  let end = digits.length;
+  while (end > keep && digits.charCodeAt(end - 1) === 48 /* '0' */) end--;
+  return `.${digits.slice(0, end)}`;
 }
 
 const MS_PER_DAY = 86_400_000;

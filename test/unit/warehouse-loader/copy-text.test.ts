@@ -28,16 +28,20 @@ function written(write: ValueWriter, value: unknown): string {
 }
 
 describe('COPY text values', () => {
-  it('formats decimals exactly from unscaled integers of any size, dropping trailing fractional zeros', () => {
+  it('formats decimals exactly from unscaled integers of any size, dropping trailing fractional zeros beyond two places', () => {
     expect(formatDecimal(394, 2)).toBe('3.94');
-    expect(formatDecimal(210, 2)).toBe('2.1');
+    expect(formatDecimal(210, 2)).toBe('2.10');
+    expect(formatDecimal(79_016_000_000n, 6)).toBe('79016.00');
+    expect(formatDecimal(73_800_000, 6)).toBe('73.80');
+    expect(formatDecimal(3_945_000, 6)).toBe('3.945');
+    expect(formatDecimal(5, 1)).toBe('0.5');
     expect(formatDecimal(-1, 2)).toBe('-0.01');
-    expect(formatDecimal(0, 6)).toBe('0');
-    expect(formatDecimal(1_000_000_000n, 6)).toBe('1000');
+    expect(formatDecimal(0, 6)).toBe('0.00');
+    expect(formatDecimal(1_000_000_000n, 6)).toBe('1000.00');
     expect(formatDecimal(123456789012345678123456n, 6)).toBe('123456789012345678.123456');
     expect(formatDecimal(-99999999999999999999999n, 6)).toBe('-99999999999999999.999999');
     expect(formatDecimal(42, 0)).toBe('42');
-    expect(written(decimalWriter(6), bytesOf(55254862000000n, 11))).toBe('55254862');
+    expect(written(decimalWriter(6), bytesOf(55254862000000n, 11))).toBe('55254862.00');
     expect(written(decimalWriter(2), 394n)).toBe('3.94');
   });
 

@@ -40,7 +40,7 @@ describe('reading a processed Parquet file exactly', () => {
       'fact_payment',
       amounts.map((payment_amount, i) => ({ ...payment, payment_id: i + 1, payment_amount })),
     );
-    expect(lines.map((l) => l[7])).toEqual(['552548.62', '0.000001', '-12.5', '123456789012345678.123456', '99999999999999999.999999', '0', '1000']);
+    expect(lines.map((l) => l[7])).toEqual(['552548.62', '0.000001', '-12.50', '123456789012345678.123456', '99999999999999999.999999', '0.00', '1000.00']);
   });
 
   it('formats DECIMAL(10,2) unit prices exactly', async () => {
@@ -65,7 +65,7 @@ describe('reading a processed Parquet file exactly', () => {
       'fact_sales_order',
       prices.map((unit_price, i) => ({ ...sale, sales_order_id: i + 1, unit_price })),
     );
-    expect(lines.map((l) => l[8])).toEqual(['3.94', '2.1', '99999999.99', '-0.01']);
+    expect(lines.map((l) => l[8])).toEqual(['3.94', '2.10', '99999999.99', '-0.01']);
   });
 
   it('keeps times to the microsecond and writes dates as ISO dates, with either TIME annotation', async () => {
