@@ -15,7 +15,7 @@ import { s3Object, sourceTableName } from './common';
  *   line is one source row version as a JSON array of its values in the header's column order,
  *   e.g. `[1,"2022-11-03T14:21:09.077","2022-11-03T14:21:09.077",2,11,2,23312,"2.96",1,"2022-11-07","2022-11-06",1]`.
  *   Why: version 1 repeats every column name on every row (314 bytes a sales_order row against 113
- *   here), and compressing and converting those bytes was the largest cost of an extraction.
+ *   here); converting and compressing those bytes cost a full extraction about 0.4 CPU-seconds.
  * - `objects`: version 1's layout, one JSON object per line keyed by column name. A version 1
  *   message is read as version 2 with this layout (`upgradeBatchExtractedV1`).
  *
