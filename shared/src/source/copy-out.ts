@@ -1,5 +1,7 @@
 import type { Socket } from 'node:net';
 import type pg from 'pg';
+import { version as installedPgVersion } from 'pg/package.json';
+import { TotesError } from '../errors';
 
 /**
  * `COPY (...) TO STDOUT` on a node-postgres client, handing each row's bytes to `onRow` where they
@@ -18,7 +20,26 @@ import type pg from 'pg';
  * an ErrorResponse the handler is put back with the unread bytes, so node-postgres ends the query
  * (CommandComplete, ReadyForQuery, or the error) exactly as for any other query. `onRow` is called
  * synchronously as bytes arrive, so the socket is read only as fast as the rows are consumed.
+ *
+ * This reads node-postgres internals, so `pg` is pinned to an exact version (shared/package.json)
+ * and an upgrade must be deliberate. Verified against pg 8.23.1 with pg-protocol 1.16.1, whose
+ * behaviour it relies on:
+ * - `client.query(submittable)` calls `submit(connection)` when the query's turn comes (an Error
+ *   returned from submit is handed to `handleError`), then `handleError`, `handleCommandComplete`
+ *   and `handleReadyForQuery` as the messages after the hand-back arrive;
+ * - `connection.stream` is the socket the messages arrive on (after TLS negotiation, the TLS
+ *   socket that replaced the plain one), and pg-protocol's `parse()` reads it through exactly one
+ *   'data' listener, holding no partial message between queries.
+ * Guarded by: test/unit/shared/copy-out-pin.test.ts (fails when the installed pg or pg-protocol is
+ * not the verified one, or the pin is loosened) and test/integration/source/copy-out.test.ts (over
+ * a plain and a TLS connection the rows are byte-identical to pg-copy-streams' COPY, and the
+ * connection is usable afterwards). At each COPY, `pgInternalsProblem` checks that the internals are
+ * there and fails the query with a TotesError naming pg's version instead of hanging on a socket
+ * nobody reads.
  */
+export const VERIFIED_PG_VERSION = '8.23.1';
+export const VERIFIED_PG_PROTOCOL_VERSION = '1.16.1';
+
 const ERROR_RESPONSE = 0x45; // E
 const COPY_OUT_RESPONSE = 0x48; // H
 const COPY_DATA = 0x64; // d
@@ -33,6 +54,28 @@ export type RowHandler = (buf: Buffer, start: number, end: number) => void;
 interface Connection {
   readonly stream: Socket;
   query(text: string): void;
+}
+
+/**
+ * Why the connection node-postgres handed to `submit` cannot be read the way this module reads it
+ * (undefined when it can). Cheap: a few property checks and one listener count per COPY.
+ */
+export function pgInternalsProblem(connection: unknown): string | undefined {
+  const c = connection as Partial<Connection> | undefined;
+  if (typeof c?.query !== 'function') return 'the connection has no query(text) method';
+  const stream = c.stream as Partial<Socket> | undefined;
+  for (const method of ['listeners', 'removeListener', 'on', 'read', 'pause', 'resume'] as const) {
+    if (typeof stream?.[method] !== 'function') return `connection.stream is not a readable socket (no ${method}())`;
+  }
+  const handlers = (stream as Socket).listeners('data').length;
+  if (handlers !== 1) return `expected node-postgres's one 'data' listener on connection.stream, found ${handlers}`;
+  return undefined;
+}
+
+function unsupportedPg(problem: string): TotesError {
+  return new TotesError(
+    `COPY TO STDOUT cannot run on this node-postgres (pg ${installedPgVersion}): ${problem}. shared/src/source/copy-out.ts reads pg's connection internals and was verified against pg ${VERIFIED_PG_VERSION}; install that version or re-verify the module against this one.`,
+  );
 }
 
 class CopyOutRows {
@@ -50,17 +93,22 @@ class CopyOutRows {
     private readonly settle: (err: unknown, rows: number) => void,
   ) {}
 
-  /** node-postgres calls this when the query's turn comes. */
-  submit(connection: Connection): void {
+  /**
+   * node-postgres calls this when the query's turn comes. An Error returned here is given to
+   * handleError (the query fails, the client goes on with its queue); a thrown one would escape
+   * from whichever callback started the query and leave the client waiting forever.
+   */
+  submit(connection: Connection): Error | undefined {
+    const problem = pgInternalsProblem(connection);
+    if (problem !== undefined) return unsupportedPg(problem);
     this.connection = connection;
     const stream = connection.stream;
-    const handlers = stream.listeners('data') as Array<(chunk: Buffer) => void>;
-    if (handlers.length !== 1) throw new Error(`expected node-postgres's one data handler on the socket, found ${handlers.length}`);
-    this.pgDataHandler = handlers[0];
+    this.pgDataHandler = stream.listeners('data')[0] as (chunk: Buffer) => void;
     stream.removeListener('data', this.pgDataHandler as (chunk: Buffer) => void);
     stream.pause();
     stream.on('readable', this.onReadable);
     connection.query(this.text);
+    return undefined;
   }
 
   private drain(): void {
