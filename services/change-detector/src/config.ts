@@ -9,6 +9,8 @@ import {
   type Env,
   type ResourcesConfig,
 } from '@totes/shared/config/index';
+import { ConfigError } from '@totes/shared/errors';
+import { functionSpec, topology } from '@totes/shared/topology';
 
 /**
  * The change-detector's configuration, read once per container (house style 4): AWS endpoints,
@@ -29,8 +31,29 @@ export interface DetectorConfig {
   };
 }
 
+/**
+ * A lease that can expire while its detection still runs lets a second detection of the table
+ * start alongside it: renewals happen only between pages, and one page (or a stalled S3 or SQS
+ * call) can take long. A lease at least as long as the detect function can run cannot expire within
+ * one invocation, renewed or not. That bound is the function's AWS timeout (infra/topology.json) or
+ * the local runtime's, whichever is longer (the same code runs in both), plus a margin for clock
+ * skew between the containers that compare lease times.
+ */
+export const LEASE_MARGIN_SECONDS = 30;
+
+export function minimumLeaseSeconds(): number {
+  return Math.max(functionSpec('detect').timeoutSeconds, topology.local.functionTimeoutSeconds) + LEASE_MARGIN_SECONDS;
+}
+
 export function loadDetectorConfig(env?: Env): DetectorConfig {
   const tuning = readEnv(tuningShape, env);
+  const minimum = minimumLeaseSeconds();
+  if (tuning.TOTES_LEASE_SECONDS < minimum) {
+    throw new ConfigError(
+      'TOTES_LEASE_SECONDS',
+      `Configuration error: TOTES_LEASE_SECONDS is ${tuning.TOTES_LEASE_SECONDS}, shorter than the detect function can run; it should be at least ${minimum} (the detect timeout of ${minimum - LEASE_MARGIN_SECONDS} s plus ${LEASE_MARGIN_SECONDS} s), or unset for the default.`,
+    );
+  }
   return {
     aws: loadAwsConfig(env),
     resources: loadResourcesConfig(env),
