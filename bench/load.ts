@@ -100,6 +100,8 @@ function salesFile(first: number, count: number, total: number): Uint8Array {
     agreed_payment_date: col((i) => day(i) + 1 + (i % 7)),
     agreed_delivery_date: col((i) => day(i) + 2 + (i % 9)),
     agreed_delivery_location_id: col((i) => 1 + ((i * 11) % 30)),
+    // When the detection pass observed the row: a little after its last_updated.
+    _version: col((i) => (BigInt(day(i)) * 86_400_000_000n + time(i) + 60_000_000n)),
   });
 }
 
@@ -157,7 +159,8 @@ function message(table: WarehouseTableName, index: number, body: Uint8Array, row
 async function copyText(body: Uint8Array): Promise<string> {
   let text = '';
   for await (const block of openParquet(body, stagingColumns(WAREHOUSE_TABLES[TABLE]), 'bench').copyText()) text += block;
-  return text;
+  // The raw yardstick copies the table's own columns: the version stamp (last on each line) goes.
+  return text.replace(/\t[^\t\n]*\n/g, '\n');
 }
 
 async function timeRawCopy(client: pg.Client, table: string, texts: readonly string[]): Promise<number> {

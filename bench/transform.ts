@@ -147,9 +147,9 @@ function benchDependencies(raw: Uint8Array): TransformDependencies & { written: 
   };
   return {
     objects,
-    batches: { recordTransformed: async () => undefined },
+    batches: { recordTransformed: async () => true },
     sender: { send: async () => undefined },
-    images: { read: async () => [] },
+    images: { read: async () => ({ readAt: '2024-11-15T14:40:01', images: [] }) },
     processedBucket: 'bench-processed',
     logger: { info: () => undefined, warn: () => undefined },
     metrics: { batchTransformed: () => undefined },

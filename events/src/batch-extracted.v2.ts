@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { batchExtractedV1, type BatchExtractedV1 } from './batch-extracted.v1';
-import { s3Object, sourceTableName } from './common';
+import { ContractError } from '@totes/shared/errors';
+import { s3Object, sourceTableName, sourceTimestamp } from './common';
 
 /**
  * change-detector → transformer, version 2: as version 1, plus `object.layout`, which says how the
@@ -45,6 +46,16 @@ export function rawHeaderLine(header: RawHeaderV2): string {
 export const batchExtractedV2 = batchExtractedV1.extend({
   version: z.literal(2),
   object: s3Object.extend({ format: z.literal('jsonl.gz'), layout: rawLayout }),
+  /**
+   * When the rows were observed: the upper bound of the detection pass that read them, a reading
+   * of the source's clock taken in the pass's snapshot. Every row of the batch is the row as it
+   * stood in that snapshot, and passes of a table run one at a time with strictly increasing upper
+   * bounds, so of two versions of one row the one observed later is the newer, whatever their
+   * last_updated say (a writer that stamps last_updated when its transaction starts and commits
+   * late writes an older stamp over a newer one). Optional because detectors before it did not
+   * send it: `observedAtOf` then reads it from the batch id, which is named after the pass.
+   */
+  observedAt: sourceTimestamp.optional(),
 });
 export type BatchExtractedV2 = z.infer<typeof batchExtractedV2>;
 
@@ -59,4 +70,15 @@ export type AnyBatchExtracted = BatchExtractedV1 | BatchExtractedV2;
 /** The layout of a message's raw object: version 1 objects are always `objects`. */
 export function rawLayoutOf(message: AnyBatchExtracted): RawLayout {
   return message.version === 2 ? message.object.layout : 'objects';
+}
+
+/** "sales_order.20241115t144000123456.p0001": the pass id is the pass's upper bound, compacted. */
+const BATCH_ID_PASS = /^[a-z_]+\.(\d{4})(\d{2})(\d{2})t(\d{2})(\d{2})(\d{2})(\d{6})\.p\d{4}$/;
+
+/** When a batch's rows were observed (see `observedAt`): the message's field, or its batch id's pass. */
+export function observedAtOf(message: { readonly batchId: string; readonly observedAt?: string | undefined }): string {
+  if (message.observedAt !== undefined) return message.observedAt;
+  const m = BATCH_ID_PASS.exec(message.batchId);
+  if (!m) throw new ContractError(`The batch-extracted message for ${message.batchId} has no observedAt, and its batch id does not name a detection pass.`);
+  return `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.${m[7]}`;
 }

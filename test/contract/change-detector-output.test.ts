@@ -75,6 +75,7 @@ function record(table: SourceTableName, page: { body: Uint8Array; last: { lastUp
     range: { from, to: page.last },
     rawLayout: RAW_LAYOUT,
     lateRows: 0,
+    observedAt: '2024-11-15T14:40:00.123456',
     extractedAt: '2024-11-15T14:40:01.250Z',
     extraColumns: [],
     loads: {},
@@ -99,7 +100,9 @@ describe('change-detector output: batch-extracted v2 and the raw zone', () => {
     // The same rows as version 1 wrote them (objects, no header) under a version 1 message: the same output.
     const v1deps = memoryDependencies(source);
     const v1gz = gzipSync(rawPage(table, rows, 'objects').body);
-    const v1: BatchExtractedV1 = { ...batchMessage(rec), version: 1, object: { bucket: rec.rawBucket, key: rec.rawKey, format: 'jsonl.gz', bytes: v1gz.length, rows: rows.length } };
+    // Version 1 has no observedAt: the transformer reads it from the batch id, so the output is the same.
+    const { observedAt: _observedAt, ...announced } = batchMessage(rec);
+    const v1: BatchExtractedV1 = { ...announced, version: 1, object: { bucket: rec.rawBucket, key: rec.rawKey, format: 'jsonl.gz', bytes: v1gz.length, rows: rows.length } };
     await v1deps.objects.putImmutable(rec.rawBucket, rec.rawKey, v1gz);
     const v1result = await transformBatch(parseMessage('batch-extracted', JSON.stringify(v1)), v1deps);
     expect(parseMessage('batch-extracted', JSON.stringify(v1))).toEqual(upgradeBatchExtractedV1(v1));

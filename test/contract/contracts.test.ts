@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { CONTRACTS, parseMessage, serializeMessage, type MessageType } from '@totes/events';
+import { CONTRACTS, observedAtOf, parseMessage, serializeMessage, type MessageType } from '@totes/events';
 import { ContractError } from '@totes/shared/errors';
 
 /**
@@ -64,7 +64,8 @@ describe('message contracts', () => {
       expect(refusal(type, '{not json')).toBe(`A ${type} message is not JSON.`);
     });
 
-    it.each(Object.keys(example(type)).filter((k) => k !== 'version' && k !== 'extraColumns'))('refuses a message without %s, naming the field', (field) => {
+    // extraColumns has a default; observedAt is optional (older detectors did not send it).
+    it.each(Object.keys(example(type)).filter((k) => k !== 'version' && k !== 'extraColumns' && k !== 'observedAt'))('refuses a message without %s, naming the field', (field) => {
       const body = example(type);
       delete body[field];
       expect(refusal(type, body)).toMatch(new RegExp(`^A ${type} message is invalid at ${field}: .+\\.$`));
@@ -73,6 +74,30 @@ describe('message contracts', () => {
     it('refuses a message of another type, naming the type field', () => {
       const other = MESSAGE_TYPES.find((t) => t !== type) as MessageType;
       expect(refusal(type, { ...example(type), type: other })).toMatch(new RegExp(`^A ${type} message is invalid at type: `));
+    });
+  });
+
+  describe('batch-extracted observedAt', () => {
+    it('is the message\'s own field when it has one', () => {
+      expect(observedAtOf(parseMessage('batch-extracted', example('batch-extracted')))).toBe('2024-11-15T14:40:00.123456');
+    });
+
+    it('is read from the batch id (named after the pass) when a detector did not send it', () => {
+      const { observedAt: _dropped, ...older } = example('batch-extracted');
+      const message = parseMessage('batch-extracted', { ...older, batchId: 'payment.20250102t030405000006.p0012' });
+      expect(message.observedAt).toBeUndefined();
+      expect(observedAtOf(message)).toBe('2025-01-02T03:04:05.000006');
+      expect(observedAtOf(parseMessage('batch-extracted', { ...example('batch-extracted', 1), batchId: 'design.20241231t235959999999.p0001' }))).toBe('2024-12-31T23:59:59.999999');
+    });
+
+    it('fails the message, naming the batch, when neither says it', () => {
+      const { observedAt: _dropped, ...older } = example('batch-extracted');
+      const message = parseMessage('batch-extracted', { ...older, batchId: 'handmade-batch-1' });
+      expect(() => observedAtOf(message)).toThrow(new ContractError('The batch-extracted message for handmade-batch-1 has no observedAt, and its batch id does not name a detection pass.'));
+    });
+
+    it('refuses an observedAt that is not a source timestamp', () => {
+      expect(refusal('batch-extracted', { ...example('batch-extracted'), observedAt: '2024-11-15 14:40' })).toMatch(/^A batch-extracted message is invalid at observedAt: /);
     });
   });
 

@@ -72,7 +72,7 @@ describe('transformer output: load-requested v1 messages and the Parquet contrac
 
       const target = WAREHOUSE_TABLES[sent.targetTable];
       const expectedColumns = [...target.columns.map((c) => ({ name: c.name, kind: c.type as string, nullable: c.nullable }))];
-      if (target.kind === 'dimension') expectedColumns.push({ name: VERSION_COLUMN, kind: VERSION_COLUMN, nullable: false });
+      expectedColumns.push({ name: VERSION_COLUMN, kind: VERSION_COLUMN, nullable: false });
       const children = parquetSchema(metadata).children;
       expect(children.map((c) => c.element.name)).toEqual(expectedColumns.map((c) => c.name));
       for (const [i, column] of expectedColumns.entries()) {

@@ -46,4 +46,43 @@ describe('warehouse migrations', () => {
     const edited = MIGRATIONS.map((m) => (m.id === 2 ? { ...m, sql: `${m.sql}\n-- edited` } : m));
     await expect(migrateWarehouse(client, edited)).rejects.toThrow('0002-fact-version-uniqueness was changed after it was applied');
   });
+  it('0005 keeps each order current as 0004 showed it (greatest last_updated) when it upgrades a loaded warehouse', async () => {
+    const old = await createTestDatabase('migrations-0005');
+    const c = new pg.Client({ connectionString: old.url });
+    await c.connect();
+    try {
+      await migrateWarehouse(c, MIGRATIONS.filter((m) => m.id <= 4));
+      await c.query(`INSERT INTO dim_date (date_id, year, month, day, day_of_week, day_name, month_name, quarter) VALUES
+        ('2022-11-03', 2022, 11, 3, 4, 'Thursday', 'November', 4), ('2022-11-04', 2022, 11, 4, 5, 'Friday', 'November', 4)`);
+      await c.query(`INSERT INTO dim_staff VALUES (1, 'A', 'B', 'Sales', 'Leeds', 'a@b.c')`);
+      await c.query(`INSERT INTO dim_counterparty VALUES (1, 'C', 'l1', NULL, NULL, 'city', 'pc', 'UK', '0')`);
+      await c.query(`INSERT INTO dim_currency VALUES (1, 'GBP', 'Pound Sterling')`);
+      await c.query(`INSERT INTO dim_design VALUES (1, 'D', '/x', 'd.json')`);
+      await c.query(`INSERT INTO dim_location VALUES (1, 'a', NULL, NULL, 'c', 'p', 'UK', '0')`);
+      const order = (id: number, date: string, time: string, units: number) =>
+        c.query(
+          `INSERT INTO fact_sales_order (sales_order_id, created_date, created_time, last_updated_date, last_updated_time, sales_staff_id, counterparty_id,
+             units_sold, unit_price, currency_id, design_id, agreed_payment_date, agreed_delivery_date, agreed_delivery_location_id)
+           VALUES ($1, '2022-11-03', '09:00', $2, $3, 1, 1, $4, 1.00, 1, 1, '2022-11-04', '2022-11-04', 1)`,
+          [id, date, time, units],
+        );
+      await order(1, '2022-11-03', '09:00', 10);
+      await order(1, '2022-11-04', '10:00', 11);
+      await order(2, '2022-11-03', '12:00', 20);
+      const before = (await c.query('SELECT sales_order_id, units_sold FROM fact_sales_order_current ORDER BY 1')).rows;
+      expect(before).toEqual([
+        { sales_order_id: 1, units_sold: 11 },
+        { sales_order_id: 2, units_sold: 20 },
+      ]);
+      expect((await migrateWarehouse(c)).applied).toEqual(['0005-current-fact-by-observation']);
+      expect((await c.query('SELECT sales_order_id, units_sold FROM fact_sales_order_current ORDER BY 1')).rows).toEqual(before);
+      expect((await c.query('SELECT sales_order_id, observed::text FROM pipeline.fact_sales_order_current_version ORDER BY 1')).rows).toEqual([
+        { sales_order_id: 1, observed: '2022-11-04 10:00:00' },
+        { sales_order_id: 2, observed: '2022-11-03 12:00:00' },
+      ]);
+    } finally {
+      await c.end();
+      await old.drop();
+    }
+  });
 });

@@ -86,6 +86,8 @@ export function batchMessage(record: BatchRecord): BatchExtractedV2 {
     range: { from: record.range.from, to: record.range.to },
     extraColumns: [...(record.extraColumns ?? [])],
     lateRows: record.lateRows,
+    // A batch recorded before observedAt was: the consumer reads it from the batch id (observedAtOf).
+    ...(record.observedAt !== undefined ? { observedAt: record.observedAt } : {}),
     extractedAt: record.extractedAt,
   };
 }
@@ -295,7 +297,7 @@ export class DetectionPass {
    * writing this pass (it took over an expired lease): this one stops, and its object is an orphan
    * no message names; the retry resumes from the recorded state.
    */
-  async recordPage(page: SourcePage, from: RowKey | null, uploaded: UploadedPage, extraColumns: readonly string[]): Promise<{ record: BatchRecord; created: boolean }> {
+  async recordPage(page: SourcePage, from: RowKey | null, uploaded: UploadedPage, extraColumns: readonly string[], observedAt: string): Promise<{ record: BatchRecord; created: boolean }> {
     const batch: NewBatch = {
       batchId: uploaded.batchId,
       table: this.table,
@@ -306,6 +308,7 @@ export class DetectionPass {
       rawLayout: RAW_LAYOUT,
       range: { from, to: page.last as RowKey },
       lateRows: page.lateRows,
+      observedAt,
       extractedAt: this.now().toISOString(),
       extraColumns: [...extraColumns],
     };
@@ -508,7 +511,7 @@ class PageWriter {
       const u = await uploaded;
       await previousRecord;
       if (this.failure) throw this.failure.err;
-      const r = await this.pass.recordPage(page, from, u, this.extraColumns);
+      const r = await this.pass.recordPage(page, from, u, this.extraColumns, this.plan.upper);
       return { ...r, ambiguousKey: u.ambiguousKey, flagged: page.flagged.length };
     })();
     this.lastRecorded = recorded;

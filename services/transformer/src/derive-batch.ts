@@ -6,7 +6,8 @@ import type { OutputRow } from './parquet-file';
 import { readRawBatch, type RawBatchRow } from './raw-batch';
 import { TARGETS, createRule } from './rules';
 import type { SourceImages } from './source-images';
-import type { RawRow, RowIssue } from './source-values';
+import { parseSourceTimestamp, type RawRow, type RowIssue } from './source-values';
+import { UnreadableBatchError } from '@totes/shared/errors';
 
 /**
  * Derives a raw batch's warehouse rows (SPEC §3) and its quarantined rows (SPEC §5), with no I/O
@@ -42,7 +43,15 @@ export interface DerivedBatch {
   readonly notes: readonly { readonly message: string; readonly attributes: Record<string, unknown> }[];
 }
 
-export async function deriveBatch(table: SourceTableName, compressed: Uint8Array, images: SourceImages, layout: RawLayout = 'objects'): Promise<DerivedBatch> {
+export interface DeriveOptions {
+  /** When the batch's rows were observed (batch-extracted `observedAt`, see rules.ts RuleContext). */
+  readonly observedAt: string;
+  readonly layout: RawLayout;
+}
+
+export async function deriveBatch(table: SourceTableName, compressed: Uint8Array, images: SourceImages, options: DeriveOptions): Promise<DerivedBatch> {
+  const observed = parseSourceTimestamp(options.observedAt);
+  if (!observed) throw new UnreadableBatchError(`its observedAt ${JSON.stringify(options.observedAt)} is not a source timestamp`);
   const targets: readonly WarehouseTableName[] = TARGETS[table];
   const outputs = new Map(targets.map((t) => [t, new OutputTable(t)]));
   const quarantined = new Map<number, { row: RawBatchRow; problems: RowIssue[] }>();
@@ -50,6 +59,7 @@ export async function deriveBatch(table: SourceTableName, compressed: Uint8Array
   const rule = createRule(table);
   const ctx = {
     images,
+    observed: observed.epochMicros,
     emit(target: WarehouseTableName, row: OutputRow) {
       const out = outputs.get(target);
       if (!out) throw new Error(`the ${table} rule emitted a ${target} row, which is not one of its targets`);
@@ -66,7 +76,7 @@ export async function deriveBatch(table: SourceTableName, compressed: Uint8Array
   };
 
   let rows = 0;
-  for await (const row of readRawBatch(compressed, table, layout)) {
+  for await (const row of readRawBatch(compressed, table, options.layout)) {
     rows += 1;
     rule.accept(row, ctx);
   }

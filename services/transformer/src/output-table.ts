@@ -4,7 +4,7 @@ import type { Cell, OutputRow } from './parquet-file';
 /**
  * The rows of one target file, deduplicated and put in a canonical order so that a file depends
  * only on the set of rows, not on the order they arrived in:
- * - a dimension holds one row per key, the one with the newest `_version` (the loader could not
+ * - a dimension holds one row per key, the one with the newest `_version`, of equal ones the later (the loader could not
  *   upsert two rows of one key in one statement, and the older one would lose anyway);
  * - a fact holds one row per version (natural id, last_updated): the same version twice is the
  *   same row, and the warehouse never appends a version twice;
@@ -37,7 +37,9 @@ export class OutputTable {
       this.byKey.set(key, row);
       return;
     }
-    if (this.isDimension && compareCells(row[VERSION_COLUMN] ?? null, existing[VERSION_COLUMN] ?? null) > 0) this.byKey.set(key, row);
+    // Equal stamps (one batch observes every row at once): the later line, which comes later in
+    // the raw object's (last_updated, id) order.
+    if (this.isDimension && compareCells(row[VERSION_COLUMN] ?? null, existing[VERSION_COLUMN] ?? null) >= 0) this.byKey.set(key, row);
   }
 
   get size(): number {

@@ -5,7 +5,7 @@ import type { DecimalSpec } from './source-values';
 
 /**
  * THE PARQUET CONTRACT (team brief; the loader reads exactly this): the target table's catalogue
- * columns in catalogue order, plus `_version` for dimensions; nullable columns OPTIONAL, others
+ * columns in catalogue order, plus `_version` (facts too, from batch-extracted observedAt on); nullable columns OPTIONAL, others
  * REQUIRED. int → INT32; varchar → STRING; boolean → BOOLEAN; date → DATE (INT32 days);
  * time → TIME(MICROS) as INT64; `_version` → TIMESTAMP(MICROS) as INT64; numeric(10,2) →
  * DECIMAL(10,2) as INT64; numeric → DECIMAL(24,6) as FIXED_LEN_BYTE_ARRAY(11).
@@ -64,11 +64,11 @@ export const VERSION_ELEMENT: SchemaElement = {
   repetition_type: 'REQUIRED',
 };
 
-/** The Parquet columns of a target table: catalogue columns, then `_version` for a dimension. */
+/** The Parquet columns of a target table: catalogue columns, then `_version`. */
 export function parquetColumns(target: WarehouseTableName): { readonly name: string; readonly element: SchemaElement }[] {
   const table = WAREHOUSE_TABLES[target];
   const columns = table.columns.map((c: WarehouseColumn) => ({ name: c.name, element: columnElement(c) }));
-  return table.kind === 'dimension' ? [...columns, { name: VERSION_COLUMN, element: VERSION_ELEMENT }] : columns;
+  return [...columns, { name: VERSION_COLUMN, element: VERSION_ELEMENT }];
 }
 
 /**

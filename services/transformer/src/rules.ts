@@ -5,7 +5,7 @@ import { currencyName } from './currency-names';
 import { DECIMAL_SPECS, type OutputRow } from './parquet-file';
 import type { RawBatchRow } from './raw-batch';
 import { JOINS, type JoinName, type JoinedImage, type SourceImages } from './source-images';
-import { RowReader, type DecimalSpec, type RowIssue, type SourceTimestamp } from './source-values';
+import { RowReader, parseSourceTimestamp, type DecimalSpec, type RowIssue } from './source-values';
 
 /**
  * SPEC §3, one rule per source table: which warehouse tables a batch of that table feeds, and how
@@ -19,6 +19,14 @@ export interface RuleContext {
   /** Something worth a log line that is not bad input. */
   note(message: string, attributes: Record<string, unknown>): void;
   readonly images: SourceImages;
+  /**
+   * When the batch's rows were observed (batch-extracted `observedAt`, in `_version` microseconds):
+   * the version stamp of every dimension and fact row derived from the batch rows themselves.
+   * Passes of a table observe in strictly increasing order, each row as it stood then, so the row
+   * observed later is the newer one; a row's last_updated may go backwards (SPEC §1: a writer
+   * stamps it when its transaction starts and may commit late).
+   */
+  readonly observed: bigint;
 }
 
 export interface SourceRule {
@@ -56,17 +64,12 @@ function decimalSpec(target: WarehouseTableName, column: string): DecimalSpec {
   return DECIMAL_SPECS[type];
 }
 
-/** Reads `column` as a version stamp (`_version` of `target`). */
-function version(r: RowReader, target: WarehouseTableName, column = 'last_updated'): bigint | null {
-  return r.timestamp(column, need(target, VERSION_COLUMN))?.epochMicros ?? null;
-}
-
 /** A rule for a table whose rows map one to one onto a dimension. */
 function simpleDimension(target: WarehouseTableName, map: (r: RowReader, id: number) => Record<string, OutputRow[string]>): () => SourceRule {
   return () => ({
     accept(row, ctx) {
       const r = new RowReader(row.row);
-      const out = { ...map(r, row.id), [VERSION_COLUMN]: version(r, target) };
+      const out = { ...map(r, row.id), [VERSION_COLUMN]: ctx.observed };
       if (r.issues.length > 0) ctx.quarantine(row, r.issues);
       else ctx.emit(target, out);
     },
@@ -127,16 +130,12 @@ const JOINED_TARGETS: Record<JoinName, JoinedTarget> = {
   },
 };
 
-function newer(a: SourceTimestamp | null, b: SourceTimestamp | null): bigint | null {
-  if (a === null || b === null) return null;
-  return a.epochMicros >= b.epochMicros ? a.epochMicros : b.epochMicros;
-}
-
 /**
  * A joined dimension fed by a batch of either of its sources. `side` says which source this batch
  * is: 'main' (staff, counterparty: the batch's own keys) or 'joined' (department, address: every
  * main row referring to the batch's keys). The warehouse row comes from the current image, not
- * from the batch row; a problem in an image is charged to the batch row that triggered it.
+ * from the batch row, stamped with when the image was read (source-images.ts says why); a problem
+ * in an image is charged to the batch row that triggered it.
  */
 function joinedDimension(join: JoinName, side: 'main' | 'joined'): () => SourceRule {
   const { main, joined, foreignKey } = JOINS[join];
@@ -149,7 +148,11 @@ function joinedDimension(join: JoinName, side: 'main' | 'joined'): () => SourceR
         batchRows.set(row.id, row);
       },
       async finish(ctx) {
-        const images: JoinedImage[] = await ctx.images.read(join, side, [...batchRows.keys()].sort((a, b) => a - b));
+        if (batchRows.size === 0) return;
+        const read = await ctx.images.read(join, side, [...batchRows.keys()].sort((a, b) => a - b));
+        const readAt = parseSourceTimestamp(read.readAt);
+        if (!readAt) throw new Error(`the source's clock read ${JSON.stringify(read.readAt)}, which is not a timestamp`);
+        const images: JoinedImage[] = read.images;
         const seen = new Set<number>();
         for (const image of images) {
           const m = new RowReader(image.main, side === 'main' ? '' : `${main}.`);
@@ -160,7 +163,7 @@ function joinedDimension(join: JoinName, side: 'main' | 'joined'): () => SourceR
           if (!trigger) continue; // cannot happen: the query selects by the batch's keys
           seen.add(trigger.id);
           if (!j) m.issue(foreignKey, `${joined} ${String(foreignId)} does not exist in the source; ${target} needs it`);
-          const row = { ...map(m, j), [VERSION_COLUMN]: newer(m.timestamp('last_updated', need(target, VERSION_COLUMN)), j?.timestamp('last_updated', need(target, VERSION_COLUMN)) ?? null) };
+          const row = { ...map(m, j), [VERSION_COLUMN]: readAt.epochMicros };
           const issues = [...m.issues, ...(j?.issues ?? [])];
           if (issues.length === 0) {
             ctx.emit(target, row);
@@ -291,7 +294,7 @@ function fact(source: keyof typeof FACTS): () => SourceRule {
           ctx.quarantine(row, r.issues);
           return;
         }
-        ctx.emit(target, out);
+        ctx.emit(target, { ...out, [VERSION_COLUMN]: ctx.observed });
         for (const day of dates) {
           if (day === null || days.has(day)) continue;
           days.add(day);

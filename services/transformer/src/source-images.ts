@@ -6,9 +6,18 @@ import type { RawRow } from './source-values';
  * are derived from the CURRENT joined image of the affected keys, read from the source in one
  * REPEATABLE READ READ ONLY snapshot (ARCHITECTURE decision 3), never from the batch rows alone: an
  * edit to either side then yields rows built from both sides as they stood together at one instant.
- * Each row is stamped with the greatest last_updated of its two parts; the loader keeps the newest
- * stamp per key, so duplicates, out-of-order delivery and two transformers at once settle on the
- * newest image.
+ *
+ * Each row is stamped with WHEN it was read (the source clock at the start of the read's
+ * transaction), not with its parts' last_updated: a writer that stamps last_updated when its
+ * transaction starts and commits late writes an older stamp over a newer one, so "greatest
+ * last_updated wins" would keep the image from before its commit for good. The loader keeps the
+ * newest stamp per key, so duplicates, out-of-order delivery and two transformers at once settle on
+ * the image read last. Two reads that start within the same instants may take their snapshots in
+ * the other order; if a commit falls between those snapshots, the earlier-stamped read holds the
+ * newer image and loses. That commit changed a staff, department, counterparty or address row, so
+ * the detector extracts it and its transformation reads the image again, in a transaction that
+ * starts after the commit: a later stamp than both, holding the newest image. So the dimension
+ * always ends on the current image.
  *
  * Images come back in the raw zone's value format (timestamps as "YYYY-MM-DDTHH:MM:SS.ffffff"
  * text, rendered by PostgreSQL itself so microseconds are exact and no client time zone applies),
@@ -27,13 +36,20 @@ export interface JoinedImage {
   readonly joined: RawRow | null;
 }
 
+/** The images of one read, and when it was made. */
+export interface ImageRead {
+  /** The source clock at the start of the read's transaction, "YYYY-MM-DDTHH:MM:SS.ffffff": the rows' version stamp. */
+  readonly readAt: string;
+  readonly images: JoinedImage[];
+}
+
 export interface SourceImages {
   /**
    * The images of the main rows whose primary key (`by: 'main'`) or foreign key (`by: 'joined'`:
    * every staff of these departments, every counterparty whose legal address is one of these) is
    * in `ids`, ordered by the main key.
    */
-  read(join: JoinName, by: 'main' | 'joined', ids: readonly number[]): Promise<JoinedImage[]>;
+  read(join: JoinName, by: 'main' | 'joined', ids: readonly number[]): Promise<ImageRead>;
 }
 
 /** The narrow slice of a pg client the reader uses. */
@@ -86,7 +102,7 @@ export class PgSourceImages implements SourceImages {
 
   constructor(private readonly connection: SqlConnection) {}
 
-  read(join: JoinName, by: 'main' | 'joined', ids: readonly number[]): Promise<JoinedImage[]> {
+  read(join: JoinName, by: 'main' | 'joined', ids: readonly number[]): Promise<ImageRead> {
     const run = this.tail.then(
       () => this.readNow(join, by, ids),
       () => this.readNow(join, by, ids),
@@ -95,15 +111,18 @@ export class PgSourceImages implements SourceImages {
     return run;
   }
 
-  private async readNow(join: JoinName, by: 'main' | 'joined', ids: readonly number[]): Promise<JoinedImage[]> {
-    if (ids.length === 0) return [];
+  private async readNow(join: JoinName, by: 'main' | 'joined', ids: readonly number[]): Promise<ImageRead> {
     const { main, joined } = JOINS[join];
     const client = await this.connection.get();
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      // The first statement takes the snapshot; localtimestamp is the transaction's start, before it.
+      const clock = await client.query(`SELECT to_char(localtimestamp, ${TIMESTAMP_TEXT}) AS "readAt"`);
       const result = await client.query(imageQuery(join, by), [[...ids]]);
       await client.query('COMMIT');
-      return result.rows.map((row) => ({ main: pick(row, main, 'm'), joined: row.found === true ? pick(row, joined, 'j') : null }));
+      const readAt = clock.rows[0]?.readAt;
+      if (typeof readAt !== 'string') throw new Error('the source did not say what time it is');
+      return { readAt, images: result.rows.map((row) => ({ main: pick(row, main, 'm'), joined: row.found === true ? pick(row, joined, 'j') : null })) };
     } catch (err) {
       // A failed statement leaves the transaction aborted; a fresh connection is simpler than a
       // ROLLBACK that may itself fail on a broken socket.

@@ -1,5 +1,5 @@
 import { parquetMetadata } from 'hyparquet';
-import { rawLayoutOf, serializeMessage, type AnyBatchExtracted, type LoadRequestedV1 } from '@totes/events';
+import { observedAtOf, rawLayoutOf, serializeMessage, type AnyBatchExtracted, type LoadRequestedV1 } from '@totes/events';
 import type { ObjectStore } from '@totes/shared/aws/objects';
 import type { MessageSender } from '@totes/shared/aws/queues';
 import { TotesError, UnreadableBatchError, describeError } from '@totes/shared/errors';
@@ -42,7 +42,7 @@ export interface TransformCounts {
 }
 
 export interface TransformMetrics {
-  /** Called once per batch, after its messages are sent. */
+  /** Called once per batch, after its messages are sent; not again for a redelivery of it. */
   batchTransformed(table: SourceTableName, counts: TransformCounts): void;
 }
 
@@ -143,7 +143,7 @@ export async function transformBatch(message: AnyBatchExtracted, deps: Transform
 
   let derived;
   try {
-    derived = await deriveBatch(table, compressed, deps.images, rawLayoutOf(message));
+    derived = await deriveBatch(table, compressed, deps.images, { layout: rawLayoutOf(message), observedAt: observedAtOf(message) });
   } catch (err) {
     if (err instanceof UnreadableBatchError) {
       throw new UnreadableBatchError(`The raw batch s3://${message.object.bucket}/${message.object.key} cannot be read: ${err.message}.`, { cause: err });
@@ -177,7 +177,7 @@ export async function transformBatch(message: AnyBatchExtracted, deps: Transform
     files.push(await writeFile(deps, message, target, encodeParquet(target, rows), rows.length));
   }
 
-  await deps.batches.recordTransformed(batchId, {
+  const firstRecorded = await deps.batches.recordTransformed(batchId, {
     files: files.length,
     quarantinedRows: derived.quarantined.length,
     outputs: Object.fromEntries(files.map((f) => [f.target, f.rows])),
@@ -209,7 +209,9 @@ export async function transformBatch(message: AnyBatchExtracted, deps: Transform
     quarantinedRows: derived.quarantined.length,
     filesWritten: files.filter((f) => f.written).length,
   };
-  deps.metrics.batchTransformed(table, counts);
+  // Counted once per batch: a redelivery (the batch was recorded as transformed already) repeats
+  // the work harmlessly but must not add its rows to the metrics again.
+  if (firstRecorded) deps.metrics.batchTransformed(table, counts);
   deps.logger.info('Batch transformed', { ...log, rows: derived.rows, ...counts, outputs: Object.fromEntries(files.map((f) => [f.target, f.rows])) });
   return { batchId, table, rows: derived.rows, files, messages, ...counts, ...(quarantineKeyWritten ? { quarantineKey: quarantineKeyWritten } : {}) };
 }

@@ -6,6 +6,7 @@ import type { BatchStore, LoadCounts } from '@totes/shared/state/batch-store';
 import { WAREHOUSE_TABLES, type DimensionTable, type DimensionTableName, type FactTable, type WarehouseTable } from '@totes/shared/warehouse/tables';
 import {
   EXTEND_DIM_DATE_SQL,
+  advanceCurrentVersionSql,
   FIND_LOADED_FILE_SQL,
   RECORD_LOADED_FILE_SQL,
   appendFactsSql,
@@ -227,15 +228,21 @@ async function mergeDimension(
 async function append(session: LoaderSession, table: FactTable): Promise<number> {
   const { client } = session;
   const results = (await client.query(savepointAndCheckIdsSql(table))) as unknown as Array<{ rows: Array<{ overlaps: boolean }> }>;
-  if (!results[1]?.rows[0]?.overlaps) {
+  const overlaps = results[1]?.rows[0]?.overlaps === true;
+  if (!overlaps) {
     try {
-      return (await client.query(insertFactsSql(table))).rowCount ?? 0;
+      const appended = (await client.query(insertFactsSql(table))).rowCount ?? 0;
+      // No id of the file is in the table, so none has a current-version pointer either.
+      await client.query(advanceCurrentVersionSql(table, false));
+      return appended;
     } catch (err) {
       if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
       await client.query('ROLLBACK TO SAVEPOINT append_new_facts');
     }
   }
-  return (await client.query(appendFactsSql(table))).rowCount ?? 0;
+  const appended = (await client.query(appendFactsSql(table))).rowCount ?? 0;
+  await client.query(advanceCurrentVersionSql(table, true));
+  return appended;
 }
 
 const UNIQUE_VIOLATION = '23505';

@@ -10,6 +10,7 @@ import {
   type WarehouseTable,
   type WarehouseTableName,
 } from '@totes/shared/warehouse/tables';
+import { currentVersionTable } from '@totes/shared/warehouse/migrations/0005-current-fact-by-observation';
 import { sqlType, stagingColumns } from './staging-columns';
 
 /**
@@ -238,6 +239,7 @@ export function appendFactsSql(table: FactTable): string {
  * fails with a unique violation, and the loader falls back to appendFactsSql.
  */
 export function insertFactsSql(table: FactTable): string {
+  // The catalogue's columns only: the staged stamp goes to the current-version pointer.
   const columns = table.columns.map((c) => q(c.name)).join(', ');
   return `INSERT INTO ${q(table.name)} (${columns})\nSELECT ${columns} FROM ${stagingTable(table.name)}`;
 }
@@ -252,6 +254,30 @@ export function savepointAndCheckIdsSql(table: FactTable): string {
   const stage = stagingTable(table.name);
   return `SAVEPOINT append_new_facts;
 SELECT EXISTS (SELECT 1 FROM ${q(table.name)} f WHERE f.${id} BETWEEN (SELECT min(${id}) FROM ${stage}) AND (SELECT max(${id}) FROM ${stage})) AS overlaps`;
+}
+
+/**
+ * Point each order's or payment's current version (migration 0005) at the staged version observed
+ * last, where that is newer than the version it points at: per source id, the staged version with
+ * the greatest stamp (a file written before facts carried one: its last_updated); applied where the
+ * id has no pointer yet or its pointer's stamp is older (ties, only possible between versions
+ * stamped by last_updated, break on last_updated). A late or replayed file moves nothing.
+ * `conflicts` false: no staged id can have a pointer yet (the append found none of the file's ids
+ * in the table), so a plain INSERT does it. Row count = pointers set or moved.
+ */
+export function advanceCurrentVersionSql(table: FactTable, conflicts: boolean): string {
+  const id = q(table.naturalKey);
+  const stage = stagingTable(table.name);
+  const version = q(VERSION_COLUMN);
+  const pointer = currentVersionTable(table.name);
+  const insert = `INSERT INTO ${pointer} AS c (${id}, last_updated_date, last_updated_time, observed)
+SELECT DISTINCT ON (s.${id}) s.${id}, s.last_updated_date, s.last_updated_time, coalesce(s.${version}, s.last_updated_date + s.last_updated_time)
+FROM ${stage} s
+ORDER BY s.${id}, 4 DESC, s.last_updated_date DESC, s.last_updated_time DESC`;
+  if (!conflicts) return insert;
+  return `${insert}
+ON CONFLICT (${id}) DO UPDATE SET last_updated_date = EXCLUDED.last_updated_date, last_updated_time = EXCLUDED.last_updated_time, observed = EXCLUDED.observed
+WHERE (c.observed, c.last_updated_date, c.last_updated_time) < (EXCLUDED.observed, EXCLUDED.last_updated_date, EXCLUDED.last_updated_time)`;
 }
 
 // ---------- Bookkeeping ----------

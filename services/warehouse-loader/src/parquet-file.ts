@@ -126,6 +126,7 @@ export function checkColumns(metadata: FileMetaData, columns: readonly StagingCo
     const node = byName.get(column.name);
     const expected = PARQUET_TYPES[column.type];
     const wanted = `${column.nullable ? 'OPTIONAL' : 'REQUIRED'} ${expected.description}`;
+    if (!node && column.optional) continue;
     if (!node) throw new LoadFileError(`${label} lacks the column ${column.name} (${wanted}).`);
     const e = node.element;
     const shapeOk = node.children.length === 0 && e.type !== undefined && expected.physical.includes(e.type) && expected.matches(e);
@@ -199,6 +200,8 @@ export function openParquet(bytes: Uint8Array, columns: readonly StagingColumn[]
   }
   checkColumns(metadata, columns, label);
   const elements = new Map(parquetSchema(metadata).children.map((c) => [c.element.name, c.element]));
+  // An optional column the file lacks (checkColumns allowed it) is staged as NULL.
+  const present = columns.filter((c) => elements.has(c.name));
   const exact = rawMetadata(metadata);
   const rows = Number(metadata.num_rows);
   // Raw values (ints, DATE day numbers) while streaming; text only for the few distinct ones.
@@ -213,6 +216,7 @@ export function openParquet(bytes: Uint8Array, columns: readonly StagingColumn[]
     },
     async *copyText() {
       const writers = columns.map((c) => {
+        if (!elements.has(c.name)) return (out: CopyBuffer) => out.null();
         const write = writerFor(c, elements.get(c.name) as SchemaElement);
         const seen = seenValues.get(c.name);
         if (!seen) return write;
@@ -225,12 +229,15 @@ export function openParquet(bytes: Uint8Array, columns: readonly StagingColumn[]
       const fail = (err: unknown): never => {
         throw new LoadFileError(`${label} cannot be read: ${(err as Error).message}.`, { cause: err });
       };
-      const scan = await parquetScan({ file: buffer, metadata: exact, columns: columns.map((c) => c.name), utf8: false, parsers: exactParsers }).catch(fail);
+      const scan = await parquetScan({ file: buffer, metadata: exact, columns: present.map((c) => c.name), utf8: false, parsers: exactParsers }).catch(fail);
       const out = new CopyBuffer();
       let seen = 0;
       for (const { rowStart, rowEnd } of scan.ranges) {
-        const data: DecodedArray[] = await Promise.all(columns.map((c) => scan.readColumn({ column: c.name, rowStart, rowEnd }))).catch(fail);
         const count = rowEnd - rowStart;
+        const nulls = new Array<null>(count).fill(null);
+        const data: DecodedArray[] = await Promise.all(
+          columns.map((c) => (elements.has(c.name) ? scan.readColumn({ column: c.name, rowStart, rowEnd }) : Promise.resolve(nulls as unknown as DecodedArray))),
+        ).catch(fail);
         let c = 0;
         let r = 0;
         try {

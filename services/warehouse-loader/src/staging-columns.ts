@@ -2,8 +2,10 @@ import { VERSION_COLUMN, type WarehouseColumnType, type WarehouseTable } from '@
 
 /**
  * The columns a processed file carries for its target table (THE PARQUET CONTRACT): the
- * catalogue's columns in catalogue order, plus the version stamp for dimensions. The staging table
- * has exactly these columns, so the file, the staging table and the merge SQL cannot disagree.
+ * catalogue's columns in catalogue order, plus the version stamp. The staging table has exactly
+ * these columns, so the file, the staging table and the merge SQL cannot disagree. A fact file
+ * written before facts carried the stamp lacks it: staged as NULL, the loader then falls back to
+ * the version's last_updated (what ordered fact versions before).
  */
 export type StagingColumnType = WarehouseColumnType | 'timestamp';
 
@@ -11,11 +13,13 @@ export interface StagingColumn {
   readonly name: string;
   readonly type: StagingColumnType;
   readonly nullable: boolean;
+  /** A file may lack the column; it is then staged as NULL. */
+  readonly optional?: boolean;
 }
 
 export function stagingColumns(table: WarehouseTable): readonly StagingColumn[] {
   const columns: StagingColumn[] = table.columns.map((c) => ({ name: c.name, type: c.type, nullable: c.nullable }));
-  if (table.kind === 'dimension') columns.push({ name: VERSION_COLUMN, type: 'timestamp', nullable: false });
+  columns.push(table.kind === 'dimension' ? { name: VERSION_COLUMN, type: 'timestamp', nullable: false } : { name: VERSION_COLUMN, type: 'timestamp', nullable: true, optional: true });
   return columns;
 }
 

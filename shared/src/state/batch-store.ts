@@ -33,6 +33,8 @@ export interface BatchRecord {
   readonly range: { readonly from: RowKeyRecord | null; readonly to: RowKeyRecord };
   readonly lateRows: number;
   readonly extractedAt: string;
+  /** The pass's upper bound on the source clock (batch-extracted v2 `observedAt`); absent on batches recorded before it. */
+  readonly observedAt?: string;
   /** Source columns the contract does not know, carried as text in the raw object (batch-extracted v1 `extraColumns`). */
   readonly extraColumns?: readonly string[];
   /** How the raw object's rows are written (batch-extracted v2 `object.layout`); absent: `objects` (recorded before v2). */
@@ -56,7 +58,8 @@ export interface BatchStore {
   /** Record a new batch; if it is already recorded (a retry), return the recorded one unchanged. */
   recordExtracted(batch: NewBatch): Promise<{ record: BatchRecord; created: boolean }>;
   get(batchId: string): Promise<BatchRecord | undefined>;
-  recordTransformed(batchId: string, result: { files: number; quarantinedRows: number; outputs: Partial<Record<WarehouseTableName, number>> }): Promise<void>;
+  /** True when this call recorded the transformation; false when an earlier delivery already had (a redelivery). */
+  recordTransformed(batchId: string, result: { files: number; quarantinedRows: number; outputs: Partial<Record<WarehouseTableName, number>> }): Promise<boolean>;
   /** Count one loaded file once; the batch becomes `loaded` when all its files are. */
   recordLoaded(batchId: string, targetTable: WarehouseTableName, counts: LoadCounts, filesInBatch: number): Promise<BatchRecord | undefined>;
 }
@@ -98,7 +101,7 @@ export class DynamoBatchStore implements BatchStore {
   async recordTransformed(
     batchId: string,
     result: { files: number; quarantinedRows: number; outputs: Partial<Record<WarehouseTableName, number>> },
-  ): Promise<void> {
+  ): Promise<boolean> {
     try {
       await this.dynamo.send(
         new UpdateCommand({
@@ -118,10 +121,12 @@ export class DynamoBatchStore implements BatchStore {
           },
         }),
       );
+      return true;
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
       // Already transformed (or loaded): a redelivery. A missing record is not fine.
       if (!(await this.get(batchId))) throw new Error(`batch ${batchId} has no record in the state table`, { cause: err });
+      return false;
     }
   }
 

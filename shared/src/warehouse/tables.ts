@@ -2,7 +2,7 @@
  * The warehouse tables (../shared/SPEC.md §2), the closed list every warehouse identifier comes
  * from. `columns` are the columns the pipeline writes, in ERD order, without the serial record id
  * of the facts (the database assigns it). The processed zone's Parquet files carry exactly these
- * columns (plus the version stamp for dimensions, see `VERSION_COLUMN`).
+ * columns (plus the version stamp, see `VERSION_COLUMN`).
  */
 export type WarehouseColumnType = 'int' | 'varchar' | 'numeric' | 'numeric(10,2)' | 'date' | 'time' | 'boolean';
 
@@ -51,8 +51,12 @@ export interface FactTable {
 export type WarehouseTable = DimensionTable | FactTable;
 
 /**
- * Dimension rows in Parquet carry this extra TIMESTAMP column: the greatest last_updated of the
- * source rows the row was derived from. The loader keeps, per key, the row with the newest stamp.
+ * Rows in Parquet carry this extra TIMESTAMP column, their version stamp on the source clock: when
+ * the source rows they derive from were observed (the detection pass's upper bound; for the joined
+ * dimensions, when the transformer read the joined image). Of two versions of one key, the one
+ * with the newer stamp is the newer (a later observation of the source), whatever their
+ * last_updated say. The loader keeps, per dimension key, the row with the newest stamp, and per
+ * fact, points the current view at the version with the newest stamp.
  */
 export const VERSION_COLUMN = '_version';
 

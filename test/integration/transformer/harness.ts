@@ -89,7 +89,7 @@ export class TransformerHarness {
   /** What the change-detector does: a raw object in the ingestion bucket and an `extracted` batch record. */
   async extracted(table: SourceTableName, rows: readonly Row[], body = gzipJsonLines(rows)): Promise<BatchExtractedV1> {
     this.batchCounter += 1;
-    const batchId = `${table}.20241115t1440${String(this.batchCounter).padStart(2, '0')}000000-${rows.length}.p0001`;
+    const batchId = `${table}.20241115t1440${String(this.batchCounter).padStart(2, '0')}000000.p0001`;
     const message = batchMessage(table, rows, { batchId, bucket: this.stage.resources.ingestionBucket, bytes: body.byteLength });
     await this.objects.putImmutable(message.object.bucket, message.object.key, body);
     await this.batches.recordExtracted({

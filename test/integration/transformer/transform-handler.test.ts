@@ -1,5 +1,5 @@
 import type { SQSEvent } from 'aws-lambda';
-import type { LoadRequestedV1 } from '@totes/events';
+import { observedAtOf, type LoadRequestedV1 } from '@totes/events';
 import { TransformerHarness } from './harness';
 import { gen } from '../../unit/transformer/fixtures';
 
@@ -52,20 +52,33 @@ describe('transformer handler on the local stack', () => {
     expect(metrics).toMatchObject({ table: 'sales_order', RowsTransformed: 2, QuarantinedRows: 0, FilesWritten: 2 });
   });
 
-  it('a department edit re-derives each of its staff from the source, stamped with the edit', async () => {
+  /** The source's clock, as DuckDB renders a TIMESTAMP (so the two compare as text). */
+  const sourceClock = async () => (await h.source.query(`SELECT rtrim(rtrim(to_char(localtimestamp, 'YYYY-MM-DD HH24:MI:SS.US'), '0'), '.') AS t`)).rows[0].t as string;
+
+  it('a department edit re-derives each of its staff from the source, stamped with when the source was read', async () => {
     await h.source.query(`UPDATE department SET location = 'Leeds', last_updated = '2024-11-15T10:00:00.123456' WHERE department_id = 4`);
-    const edited = (await h.source.query(`SELECT to_char(last_updated, 'YYYY-MM-DD"T"HH24:MI:SS.US') AS lu FROM department WHERE department_id = 4`)).rows[0].lu as string;
-    const message = await h.extracted('department', [gen.department(4, 'Dispatch', 'Leeds', { last_updated: edited })]);
+    try {
+      const edited = (await h.source.query(`SELECT to_char(last_updated, 'YYYY-MM-DD"T"HH24:MI:SS.US') AS lu FROM department WHERE department_id = 4`)).rows[0].lu as string;
+      const message = await h.extracted('department', [gen.department(4, 'Dispatch', 'Leeds', { last_updated: edited })]);
 
-    await h.handler({ Records: [h.sqsRecord(message)] }, h.context);
+      const before = await sourceClock();
+      await h.handler({ Records: [h.sqsRecord(message)] }, h.context);
+      const after = await sourceClock();
 
-    const [file] = await h.drainLoadQueue();
-    expect(file?.targetTable).toBe('dim_staff');
-    expect((await h.readFile(file!)).rows.map((r) => [r.staff_id, r.department_name, r.location, r._version])).toEqual([
-      ['2', 'Dispatch', 'Leeds', '2024-11-15 10:00:00.123456'],
-      ['3', 'Dispatch', 'Leeds', '2024-11-15 10:00:00.123456'],
-    ]);
-    await h.source.query(`UPDATE department SET location = 'Leds' WHERE department_id = 4`);
+      const [file] = await h.drainLoadQueue();
+      expect(file?.targetTable).toBe('dim_staff');
+      const rows = (await h.readFile(file!)).rows;
+      expect(rows.map((r) => [r.staff_id, r.department_name, r.location])).toEqual([
+        ['2', 'Dispatch', 'Leeds'],
+        ['3', 'Dispatch', 'Leeds'],
+      ]);
+      const stamps = new Set(rows.map((r) => r._version as string));
+      expect(stamps.size).toBe(1);
+      const [stamp] = [...stamps];
+      expect({ before, stamp, after, within: stamp! >= before && stamp! <= after }).toMatchObject({ within: true });
+    } finally {
+      await h.source.query(`UPDATE department SET location = 'Leds' WHERE department_id = 4`);
+    }
   });
 
   it("a staff batch joins each member with the department as it is now: 'Leds' stays 'Leds'", async () => {
@@ -83,15 +96,20 @@ describe('transformer handler on the local stack', () => {
     const row = gen.address(2, { phone: '0113 496 0000', last_updated: '2024-11-15T12:00:00.000000' });
     const message = await h.extracted('address', [row]);
 
+    const before = await sourceClock();
     await h.handler({ Records: [h.sqsRecord(message)] }, h.context);
+    const after = await sourceClock();
 
     const sent = await h.drainLoadQueue();
     expect(sent.map((m) => m.targetTable)).toEqual(['dim_location', 'dim_counterparty']);
-    expect((await h.readFile(sent[0]!)).rows.map((r) => [r.location_id, r.phone])).toEqual([['2', '0113 496 0000']]);
-    expect((await h.readFile(sent[1]!)).rows.map((r) => [r.counterparty_id, r.counterparty_legal_phone_number, r._version])).toEqual([
-      ['1', '0113 496 0000', '2024-11-15 12:00:00'],
-      ['2', '0113 496 0000', '2024-11-15 12:00:00'],
+    // dim_location from the batch row, stamped with when the batch was observed (its pass).
+    expect((await h.readFile(sent[0]!)).rows.map((r) => [r.location_id, r.phone, r._version])).toEqual([['2', '0113 496 0000', observedAtOf(message).replace('T', ' ').replace(/\.?0+$/, '')]]);
+    const counterparties = (await h.readFile(sent[1]!)).rows;
+    expect(counterparties.map((r) => [r.counterparty_id, r.counterparty_legal_phone_number])).toEqual([
+      ['1', '0113 496 0000'],
+      ['2', '0113 496 0000'],
     ]);
+    for (const r of counterparties) expect({ stamp: r._version, within: (r._version as string) >= before && (r._version as string) <= after }).toMatchObject({ within: true });
   });
 
   it('quarantines a member of a department with no location, counts it in the batch record and the metric, and loads the rest', async () => {

@@ -280,4 +280,51 @@ describe('warehouse-loader: loading processed files', () => {
       expect(rows).toEqual([{ date_id: '2024-03-31', day_of_week: 7, day_name: 'Sunday', quarter: 1 }]);
     });
   });
+  it('makes current the version observed last, even when a late commit gave it an older last_updated, whatever order the files come in', async () => {
+    // Payment 9 flipped to paid at 10:05 and committed; a writer that had stamped 10:00 when its
+    // transaction began committed after it, changing the amount: the later pass observed that.
+    const base = { ...payments[2]!, payment_id: 9 };
+    const first = { ...base, last_updated_date: '2024-11-15', last_updated_time: '10:05:00', paid: true, _version: '2024-11-15 10:05:30' };
+    const late = { ...base, last_updated_date: '2024-11-15', last_updated_time: '10:00:00', payment_amount: '99.50', paid: true, _version: '2024-11-15 10:12:30' };
+    const untouched = { ...base, payment_id: 10, _version: '2024-11-15 10:05:30' };
+    const current = async (db: TestDatabase) =>
+      withClient(db, async (c) =>
+        (await c.query(`SELECT payment_id, last_updated_time::text, payment_amount::text, paid FROM fact_payment_current ORDER BY payment_id`)).rows,
+      );
+    const expected = [
+      { payment_id: 9, last_updated_time: '10:00:00', payment_amount: '99.50', paid: true },
+      { payment_id: 10, last_updated_time: '14:20:52.187', payment_amount: '134075.69', paid: false },
+    ];
+    const files = [await harness.file('fact_payment', [first, untouched]), await harness.file('fact_payment', [late])];
+    const inOrder = await newDatabase();
+    await loadAll(inOrder, files);
+    expect(await current(inOrder)).toEqual(expected);
+
+    const reversed = await newDatabase();
+    await loadAll(reversed, [...files].reverse());
+    expect(await current(reversed)).toEqual(expected);
+    // Both versions are kept (facts keep their history); the replayed files change nothing.
+    await loadAll(reversed, files);
+    await withClient(reversed, async (c) => {
+      expect((await c.query(`SELECT count(*)::int AS n FROM fact_payment WHERE payment_id = 9`)).rows).toEqual([{ n: 2 }]);
+      expect((await c.query(`SELECT payment_id, observed::text FROM pipeline.fact_payment_current_version ORDER BY payment_id`)).rows).toEqual([
+        { payment_id: 9, observed: '2024-11-15 10:12:30' },
+        { payment_id: 10, observed: '2024-11-15 10:05:30' },
+      ]);
+    });
+    expect(await current(reversed)).toEqual(expected);
+  });
+
+  it('orders the versions of a fact file without observation stamps (an older transformer\'s) by last_updated', async () => {
+    const db = await newDatabase();
+    await loadAll(db, [await harness.file('fact_payment', payments)]);
+    await withClient(db, async (c) => {
+      const { rows } = await c.query(`SELECT payment_id, paid, last_updated_date::text FROM fact_payment_current ORDER BY payment_id`);
+      expect(rows).toEqual([
+        { payment_id: 1, paid: true, last_updated_date: '2022-11-10' },
+        { payment_id: 2, paid: false, last_updated_date: '2022-11-03' },
+        { payment_id: 3, paid: false, last_updated_date: '2024-03-31' },
+      ]);
+    });
+  });
 });

@@ -2,11 +2,11 @@ import { gzipSync } from 'node:zlib';
 import { UnreadableBatchError } from '@totes/shared/errors';
 import type { SourceTableName } from '@totes/shared/source/tables';
 import { deriveBatch } from '../../../services/transformer/src/derive-batch';
-import { MemorySourceImages, gen, gzipJsonLines, type Row } from './fixtures';
+import { MemorySourceImages, gen, gzipJsonLines, type Row, DERIVE } from './fixtures';
 
 /** SPEC §5: a bad row is quarantined with table, id, column and reason while the rest proceeds; an unreadable batch fails. */
 async function derive(table: SourceTableName, rows: readonly Row[], source: Partial<Record<SourceTableName, Row[]>> = {}) {
-  const derived = await deriveBatch(table, gzipJsonLines(rows), new MemorySourceImages(source));
+  const derived = await deriveBatch(table, gzipJsonLines(rows), new MemorySourceImages(source), DERIVE);
   const rowsOf = (target: string) => derived.targets.find((t) => t.target === target)?.rows ?? [];
   return { derived, rowsOf };
 }
@@ -129,11 +129,11 @@ describe('a batch that cannot be read at all fails', () => {
     ['a primary key that is not an integer', gzipJsonLines([gen.design(1, { design_id: '1' })])],
   ];
   it.each(cases)('%s', async (_name, body) => {
-    await expect(deriveBatch('design', body, new MemorySourceImages({}))).rejects.toBeInstanceOf(UnreadableBatchError);
+    await expect(deriveBatch('design', body, new MemorySourceImages({}), DERIVE)).rejects.toBeInstanceOf(UnreadableBatchError);
   });
 
   it('says which line and column is missing', async () => {
     const body = gzipJsonLines([gen.design(1), (({ file_name: _f, ...rest }) => rest)(gen.design(2))]);
-    await expect(deriveBatch('design', body, new MemorySourceImages({}))).rejects.toThrow('line 2 has no file_name column, which every design row must carry');
+    await expect(deriveBatch('design', body, new MemorySourceImages({}), DERIVE)).rejects.toThrow('line 2 has no file_name column, which every design row must carry');
   });
 });

@@ -2,7 +2,7 @@ import type { SourceTableName } from '@totes/shared/source/tables';
 import { deriveBatch } from '../../../services/transformer/src/derive-batch';
 import { encodeParquet } from '../../../services/transformer/src/parquet-file';
 import { readWithDuckDB } from './duckdb-reader';
-import { MemorySourceImages, gen, gzipJsonLines, type Row } from './fixtures';
+import { MemorySourceImages, gen, gzipJsonLines, type Row, DERIVE } from './fixtures';
 
 /**
  * Every rule of SPEC §3 on generated rows, checked on the Parquet files as an independent reader
@@ -10,7 +10,7 @@ import { MemorySourceImages, gen, gzipJsonLines, type Row } from './fixtures';
  */
 async function transform(table: SourceTableName, rows: readonly Row[], source: Partial<Record<SourceTableName, Row[]>> = {}) {
   const images = new MemorySourceImages(source);
-  const derived = await deriveBatch(table, gzipJsonLines(rows), images);
+  const derived = await deriveBatch(table, gzipJsonLines(rows), images, DERIVE);
   const files: Record<string, Record<string, string | null>[]> = {};
   for (const t of derived.targets) files[t.target] = (await readWithDuckDB(encodeParquet(t.target, t.rows))).rows;
   return { derived, files, images };
@@ -36,7 +36,7 @@ describe('derivation rules (SPEC §3) on generated rows', () => {
         postal_code: '28441',
         country: 'Turkey',
         phone: '1803 637401',
-        _version: '2022-11-03 14:20:49.962',
+        _version: '2024-11-15 14:40:00.123456',
       },
       expect.objectContaining({ location_id: '2', address_line_2: 'Flat 2', district: 'Avon' }),
     ]);
@@ -56,20 +56,20 @@ describe('derivation rules (SPEC §3) on generated rows', () => {
         counterparty_legal_postal_code: '28443',
         counterparty_legal_country: 'Turkey',
         counterparty_legal_phone_number: '1803 637403',
-        _version: '2022-11-03 14:20:49.962',
+        _version: '2024-11-15 14:40:01.5',
       },
     ]);
   });
 
-  it('an address edit re-derives every counterparty on it, stamped with the newer of the two parts', async () => {
+  it('an address edit re-derives every counterparty on it, stamped with when the image was read', async () => {
     const edited = gen.address(2, { city: 'Leeds', phone: '0113 000000', last_updated: '2024-11-15T10:00:00.123456' });
     const source = { ...world, address: [world.address[0]!, edited, world.address[2]!] };
     const { files, images } = await transform('address', [edited], source);
     expect(images.calls).toEqual([{ join: 'counterparty', by: 'joined', ids: [2] }]);
-    expect(files.dim_location).toEqual([expect.objectContaining({ location_id: '2', city: 'Leeds', _version: '2024-11-15 10:00:00.123456' })]);
+    expect(files.dim_location).toEqual([expect.objectContaining({ location_id: '2', city: 'Leeds', _version: '2024-11-15 14:40:00.123456' })]);
     expect(files.dim_counterparty?.map((r) => [r.counterparty_id, r.counterparty_legal_city, r.counterparty_legal_phone_number, r._version])).toEqual([
-      ['1', 'Leeds', '0113 000000', '2024-11-15 10:00:00.123456'],
-      ['2', 'Leeds', '0113 000000', '2024-11-15 10:00:00.123456'],
+      ['1', 'Leeds', '0113 000000', '2024-11-15 14:40:01.5'],
+      ['2', 'Leeds', '0113 000000', '2024-11-15 14:40:01.5'],
     ]);
   });
 
@@ -83,9 +83,9 @@ describe('derivation rules (SPEC §3) on generated rows', () => {
         department_name: 'Sales',
         location: 'Manchester',
         email_address: 'first1.last1@terrifictotes.com',
-        _version: '2022-11-03 14:20:49.962',
+        _version: '2024-11-15 14:40:01.5',
       },
-      expect.objectContaining({ staff_id: '2', department_name: 'Dispatch', location: 'Leds', _version: '2023-01-05 09:00:00' }),
+      expect.objectContaining({ staff_id: '2', department_name: 'Dispatch', location: 'Leds', _version: '2024-11-15 14:40:01.5' }),
     ]);
   });
 
@@ -94,15 +94,28 @@ describe('derivation rules (SPEC §3) on generated rows', () => {
     const { files, images } = await transform('department', [moved], { ...world, department: [world.department[0]!, moved] });
     expect(images.calls).toEqual([{ join: 'staff', by: 'joined', ids: [4] }]);
     expect(files.dim_staff?.map((r) => [r.staff_id, r.location, r._version])).toEqual([
-      ['2', 'Leeds', '2024-11-15 11:00:00'],
-      ['3', 'Leeds', '2024-11-15 11:00:00'],
+      ['2', 'Leeds', '2024-11-15 14:40:01.5'],
+      ['3', 'Leeds', '2024-11-15 14:40:01.5'],
     ]);
   });
 
-  it('a joined row is stamped with the greatest last_updated of its parts', async () => {
-    const { files } = await transform('staff', [world.staff[2]!], world);
-    // staff 3 (2023-02-01T10:00:00.5) is newer than its department (2023-01-05).
-    expect(files.dim_staff?.[0]?._version).toBe('2023-02-01 10:00:00.5');
+  it('a joined row is stamped with when its image was read, whatever its parts\' last_updated', async () => {
+    // A late commit: staff 3's current row carries an older last_updated than the department's.
+    const late = gen.staff(3, 4, { first_name: 'Late', last_updated: '2022-12-01T09:00:00.000000' });
+    const images = new MemorySourceImages({ ...world, staff: [world.staff[0]!, world.staff[1]!, late] }, '2024-11-16T08:30:00.000042');
+    const derived = await deriveBatch('staff', gzipJsonLines([late]), images, DERIVE);
+    const rows = (await readWithDuckDB(encodeParquet('dim_staff', derived.targets[0]!.rows))).rows;
+    expect(rows.map((r) => [r.staff_id, r.first_name, r._version])).toEqual([['3', 'Late', '2024-11-16 08:30:00.000042']]);
+  });
+
+  it('simple dimensions and facts are stamped with when their batch was observed, not with last_updated', async () => {
+    const observedAt = '2024-11-15T14:45:00.000007';
+    const derive = (table: SourceTableName, rows: readonly Row[]) => deriveBatch(table, gzipJsonLines(rows), new MemorySourceImages({}), { ...DERIVE, observedAt });
+    const design = await derive('design', [gen.design(8, { last_updated: '2025-01-01T00:00:00.000000' })]);
+    const order = await derive('sales_order', [gen.salesOrder(2, { last_updated: '2022-11-03T14:20:52.186000' })]);
+    const read = async (target: (typeof design)['targets'][number]) => (await readWithDuckDB(encodeParquet(target.target, target.rows))).rows.map((r) => r._version);
+    expect(await read(design.targets[0]!)).toEqual(['2024-11-15 14:45:00.000007']);
+    expect(await read(order.targets.find((t) => t.target === 'fact_sales_order')!)).toEqual(['2024-11-15 14:45:00.000007']);
   });
 
   it('dim_currency: currency_name is the ISO 4217 name', async () => {
@@ -116,13 +129,13 @@ describe('derivation rules (SPEC §3) on generated rows', () => {
 
   it('dim_design, dim_payment_type, dim_transaction: columns copied, timestamps dropped', async () => {
     const design = await transform('design', [gen.design(8)]);
-    expect(design.files.dim_design).toEqual([{ design_id: '8', design_name: 'Wooden', file_location: '/usr', file_name: 'wooden-8.json', _version: '2022-11-03 14:20:49.962' }]);
+    expect(design.files.dim_design).toEqual([{ design_id: '8', design_name: 'Wooden', file_location: '/usr', file_name: 'wooden-8.json', _version: '2024-11-15 14:40:00.123456' }]);
     const paymentType = await transform('payment_type', [gen.paymentType(1, 'SALES_RECEIPT')]);
-    expect(paymentType.files.dim_payment_type).toEqual([{ payment_type_id: '1', payment_type_name: 'SALES_RECEIPT', _version: '2022-11-03 14:20:49.962' }]);
+    expect(paymentType.files.dim_payment_type).toEqual([{ payment_type_id: '1', payment_type_name: 'SALES_RECEIPT', _version: '2024-11-15 14:40:00.123456' }]);
     const transaction = await transform('transaction', [gen.transaction(1), gen.transaction(2, { transaction_type: 'PURCHASE', sales_order_id: null, purchase_order_id: 7 })]);
     expect(transaction.files.dim_transaction).toEqual([
-      { transaction_id: '1', transaction_type: 'SALE', sales_order_id: '1', purchase_order_id: null, _version: '2022-11-03 14:20:49.962' },
-      { transaction_id: '2', transaction_type: 'PURCHASE', sales_order_id: null, purchase_order_id: '7', _version: '2022-11-03 14:20:49.962' },
+      { transaction_id: '1', transaction_type: 'SALE', sales_order_id: '1', purchase_order_id: null, _version: '2024-11-15 14:40:00.123456' },
+      { transaction_id: '2', transaction_type: 'PURCHASE', sales_order_id: null, purchase_order_id: '7', _version: '2024-11-15 14:40:00.123456' },
     ]);
   });
 
@@ -144,6 +157,7 @@ describe('derivation rules (SPEC §3) on generated rows', () => {
         agreed_payment_date: '2022-11-08',
         agreed_delivery_date: '2022-11-07',
         agreed_delivery_location_id: '8',
+        _version: '2024-11-15 14:40:00.123456',
       },
     ]);
   });
@@ -176,6 +190,7 @@ describe('derivation rules (SPEC §3) on generated rows', () => {
         agreed_delivery_date: '2022-11-09',
         agreed_payment_date: '2022-11-07',
         agreed_delivery_location_id: '6',
+        _version: '2024-11-15 14:40:00.123456',
       },
     ]);
     expect(files.dim_date?.map((r) => r.date_id)).toEqual(['2022-11-03', '2022-11-07', '2022-11-09']);
@@ -197,6 +212,7 @@ describe('derivation rules (SPEC §3) on generated rows', () => {
         payment_type_id: '3',
         paid: 'true',
         payment_date: '2022-11-04',
+        _version: '2024-11-15 14:40:00.123456',
       },
     ]);
     expect(files.dim_date?.map((r) => r.date_id)).toEqual(['2022-11-03', '2022-11-04']);
@@ -212,8 +228,8 @@ describe('derivation rules (SPEC §3) on generated rows', () => {
     ]);
   });
 
-  it('keeps the newest version of a dimension key that appears twice in a batch', async () => {
-    const { files } = await transform('design', [gen.design(8, { design_name: 'Newer', last_updated: '2024-01-01T00:00:00.000000' }), gen.design(8, { design_name: 'Older' })]);
+  it('keeps the later line of a dimension key that appears twice in a batch (one pass never writes that; lines run in last_updated order)', async () => {
+    const { files } = await transform('design', [gen.design(8, { design_name: 'Older' }), gen.design(8, { design_name: 'Newer', last_updated: '2024-01-01T00:00:00.000000' })]);
     expect(files.dim_design?.map((r) => [r.design_id, r.design_name])).toEqual([['8', 'Newer']]);
   });
 

@@ -5,7 +5,14 @@ import type { BatchExtractedV1 } from '@totes/events';
 import type { ObjectStore } from '@totes/shared/aws/objects';
 import type { MessageSender } from '@totes/shared/aws/queues';
 import { SOURCE_TABLES, type SourceTableName } from '@totes/shared/source/tables';
-import { JOINS, type JoinName, type JoinedImage, type SourceImages } from '../../../services/transformer/src/source-images';
+import { JOINS, type ImageRead, type JoinName, type JoinedImage, type SourceImages } from '../../../services/transformer/src/source-images';
+import type { DeriveOptions } from '../../../services/transformer/src/derive-batch';
+
+/** When the fixtures' batches were observed (their batch ids name this pass), and the joined images read. */
+export const OBSERVED_AT = '2024-11-15T14:40:00.123456';
+export const IMAGES_READ_AT = '2024-11-15T14:40:01.5';
+/** deriveBatch's options for a fixture batch in the objects layout. */
+export const DERIVE: DeriveOptions = { observedAt: OBSERVED_AT, layout: 'objects' };
 import type { RawRow } from '../../../services/transformer/src/source-values';
 import type { TransformCounts, TransformDependencies } from '../../../services/transformer/src/transform-batch';
 
@@ -138,7 +145,7 @@ export function batchMessage(table: SourceTableName, rows: readonly Row[], o: { 
   const pk = SOURCE_TABLES[table].primaryKey;
   const last = rows[rows.length - 1];
   const lastUpdated = typeof last?.last_updated === 'string' ? last.last_updated : '2024-11-15T14:39:58.011000';
-  const batchId = o.batchId ?? `${table}.20241115t144000123456-${rows.length}.p0001`;
+  const batchId = o.batchId ?? `${table}.20241115t144000123456.p${String(rows.length % 10_000).padStart(4, '0')}`;
   const date = lastUpdated.slice(0, 10);
   return {
     type: 'batch-extracted',
@@ -163,10 +170,18 @@ export function batchMessage(table: SourceTableName, rows: readonly Row[], o: { 
 export class MemorySourceImages implements SourceImages {
   readonly calls: { join: JoinName; by: 'main' | 'joined'; ids: readonly number[] }[] = [];
 
-  constructor(private readonly tables: Partial<Record<SourceTableName, readonly Row[]>>) {}
+  /** `readAt`: the source clock each read reports (default: IMAGES_READ_AT). */
+  constructor(
+    private readonly tables: Partial<Record<SourceTableName, readonly Row[]>>,
+    private readonly readAt: string = IMAGES_READ_AT,
+  ) {}
 
-  async read(join: JoinName, by: 'main' | 'joined', ids: readonly number[]): Promise<JoinedImage[]> {
+  async read(join: JoinName, by: 'main' | 'joined', ids: readonly number[]): Promise<ImageRead> {
     this.calls.push({ join, by, ids });
+    return { readAt: this.readAt, images: this.images(join, by, ids) };
+  }
+
+  private images(join: JoinName, by: 'main' | 'joined', ids: readonly number[]): JoinedImage[] {
     const { main, joined, foreignKey } = JOINS[join];
     const mainKey = SOURCE_TABLES[main].primaryKey;
     const joinedKey = SOURCE_TABLES[joined].primaryKey;
@@ -306,7 +321,9 @@ export function memoryDependencies(source: Partial<Record<SourceTableName, reado
     sender: new MemorySender(),
     batches: {
       async recordTransformed(batchId, result) {
+        const first = !recorded.some((r) => r.batchId === batchId);
         recorded.push({ batchId, result });
+        return first;
       },
     },
     images: new MemorySourceImages(source),

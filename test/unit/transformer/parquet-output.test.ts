@@ -3,7 +3,7 @@ import type { SourceTableName } from '@totes/shared/source/tables';
 import { deriveBatch } from '../../../services/transformer/src/derive-batch';
 import { encodeParquet } from '../../../services/transformer/src/parquet-file';
 import { readWithDuckDB } from './duckdb-reader';
-import { MemorySourceImages, gen, gzipJsonLines, type Row } from './fixtures';
+import { MemorySourceImages, gen, gzipJsonLines, type Row, DERIVE } from './fixtures';
 
 /**
  * THE PARQUET CONTRACT, checked with an independent reader (DuckDB): column names, order, types and
@@ -32,7 +32,7 @@ const batches: Record<SourceTableName, Row[]> = {
 };
 
 async function filesOf(table: SourceTableName, rows: readonly Row[]) {
-  const derived = await deriveBatch(table, gzipJsonLines(rows), new MemorySourceImages(source));
+  const derived = await deriveBatch(table, gzipJsonLines(rows), new MemorySourceImages(source), DERIVE);
   return derived.targets.map((t) => ({ target: t.target, bytes: encodeParquet(t.target, t.rows), rows: t.rows.length }));
 }
 
@@ -59,10 +59,10 @@ describe('Parquet output', () => {
     expect([...files.keys()].sort()).toEqual([...WAREHOUSE_TABLE_NAMES].sort());
   });
 
-  it.each([...WAREHOUSE_TABLE_NAMES])('%s: catalogue columns in order (+ _version for a dimension), contract types, nullability', async (target) => {
+  it.each([...WAREHOUSE_TABLE_NAMES])('%s: catalogue columns in order, then _version, contract types, nullability', async (target) => {
     const table = WAREHOUSE_TABLES[target];
     const expected = table.columns.map((c) => ({ name: c.name, type: DUCKDB_TYPES[c.type], nullable: c.nullable }));
-    if (table.kind === 'dimension') expected.push({ name: '_version', type: 'TIMESTAMP', nullable: false });
+    expected.push({ name: '_version', type: 'TIMESTAMP', nullable: false });
     const read = await readWithDuckDB(files.get(target)!);
     expect(read.columns).toEqual(expected);
     expect(read.rows.length).toBeGreaterThan(0);

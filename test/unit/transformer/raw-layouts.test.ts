@@ -4,7 +4,7 @@ import { UnreadableBatchError } from '@totes/shared/errors';
 import { SOURCE_TABLES, type SourceTableName } from '@totes/shared/source/tables';
 import { deriveBatch } from '../../../services/transformer/src/derive-batch';
 import { readRawBatch, type RawBatchRow } from '../../../services/transformer/src/raw-batch';
-import { MemorySourceImages, gen, gzipJsonLines, type Row } from './fixtures';
+import { MemorySourceImages, gen, gzipJsonLines, type Row, DERIVE } from './fixtures';
 
 /**
  * The raw object's two layouts (events/src/batch-extracted.v2.ts): `objects` (v1, one JSON object
@@ -61,8 +61,8 @@ describe('raw layouts: arrays (v2) and objects (v1)', () => {
     const rows = [gen.salesOrder(1), gen.salesOrder(2, { agreed_delivery_date: '2022-02-30' }), gen.salesOrder(3)];
     const images = () => new MemorySourceImages({});
 
-    const fromArrays = await deriveBatch('sales_order', gzipArrays('sales_order', rows), images(), 'arrays');
-    const fromObjects = await deriveBatch('sales_order', gzipJsonLines(rows), images(), 'objects');
+    const fromArrays = await deriveBatch('sales_order', gzipArrays('sales_order', rows), images(), { ...DERIVE, layout: 'arrays' });
+    const fromObjects = await deriveBatch('sales_order', gzipJsonLines(rows), images(), DERIVE);
 
     expect(fromArrays.targets).toEqual(fromObjects.targets);
     expect(fromArrays.quarantined.map((q) => ({ ...q, line: q.line - 1 }))).toEqual(fromObjects.quarantined);

@@ -2,7 +2,7 @@ import { SOURCE_TABLE_NAMES, type SourceTableName } from '@totes/shared/source/t
 import { deriveBatch, type DerivedBatch } from '../../../services/transformer/src/derive-batch';
 import { encodeParquet } from '../../../services/transformer/src/parquet-file';
 import { readWithDuckDB } from './duckdb-reader';
-import { HAS_REAL_DATA, MemorySourceImages, REAL_DATA_DIR, gzipJsonLines, inExtractOrder, realRows, type Row } from './fixtures';
+import { HAS_REAL_DATA, MemorySourceImages, REAL_DATA_DIR, gzipJsonLines, inExtractOrder, realRows, type Row, DERIVE } from './fixtures';
 
 /**
  * SPEC §3 on real totesys rows (the 2024-11-15 snapshot), when ../shared/data holds it. The
@@ -24,7 +24,7 @@ describeReal(title, () => {
   beforeAll(async () => {
     for (const table of SOURCE_TABLE_NAMES) tables[table] = inExtractOrder(table, realRows(table));
     const images = new MemorySourceImages(tables);
-    for (const table of SOURCE_TABLE_NAMES) derived[table] = await deriveBatch(table, gzipJsonLines(tables[table]), images);
+    for (const table of SOURCE_TABLE_NAMES) derived[table] = await deriveBatch(table, gzipJsonLines(tables[table]), images, DERIVE);
   });
 
   it('transforms every real row of every table, quarantining none', () => {

@@ -60,6 +60,8 @@ describe('transformBatch', () => {
     const [first, second] = deps.sender.sent.map((s) => parseMessage('load-requested', s.body));
     expect(second).toEqual(first);
     expect(deps.recorded[1]).toEqual(deps.recorded[0]);
+    // The batch's rows are counted once: the redelivery found it recorded already.
+    expect(deps.metricCalls).toEqual([{ table: 'design', counts: { rowsTransformed: 2, quarantinedRows: 0, filesWritten: 1 } }]);
   });
 
   it('a crash after recording and before sending loses nothing: the retry sends', async () => {

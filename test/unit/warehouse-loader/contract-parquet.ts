@@ -122,16 +122,21 @@ function raw(type: ColumnType, value: ContractValue): unknown {
   }
 }
 
-/** The contract's columns of a table: catalogue columns in order, then `_version` for a dimension. */
+/** The contract's columns of a table: catalogue columns in order, then `_version`. */
 export function contractColumns(table: WarehouseTableName): { name: string; type: ColumnType; nullable: boolean }[] {
   const t = WAREHOUSE_TABLES[table];
   const columns: { name: string; type: ColumnType; nullable: boolean }[] = t.columns.map((c) => ({ name: c.name, type: c.type, nullable: c.nullable }));
-  if (t.kind === 'dimension') columns.push({ name: VERSION_COLUMN, type: 'timestamp', nullable: false });
+  columns.push({ name: VERSION_COLUMN, type: 'timestamp', nullable: false });
   return columns;
 }
 
+/**
+ * Fact rows without `_version` make a file as transformers wrote them before facts carried the
+ * observation stamp (the loader then orders versions by last_updated).
+ */
 export function writeContractParquet(table: WarehouseTableName, rows: readonly ContractRow[], options: ContractFileOptions = {}): Uint8Array {
-  const columns = contractColumns(table).filter((c) => !options.omit?.includes(c.name));
+  const unstamped = WAREHOUSE_TABLES[table].kind === 'fact' && rows.every((row) => row[VERSION_COLUMN] === undefined);
+  const columns = contractColumns(table).filter((c) => !options.omit?.includes(c.name) && !(unstamped && c.name === VERSION_COLUMN));
   const elements: SchemaElement[] = columns.map((c) => options.elements?.[c.name] ?? contractElement(c.name, c.type, c.nullable, options.legacyAnnotations));
   const columnData = columns.map((c) => ({
     name: c.name,
