@@ -21,6 +21,9 @@ import type { DetectionPorts, DetectionSettings } from './ports';
  *   scheduled detection checks again, so fixing the source resumes the table.
  * Anything else (the source unreachable, S3 or SQS failing, a state conflict) fails the message,
  * which SQS retries and finally moves to the DLQ.
+ *
+ * `DetectionPasses` (1) is counted for every detection that ends completed, idle or paused, and for
+ * nothing else: the per-table freshness alarm fires when it stays absent.
  */
 export type DetectionOutcome =
   | PassOutcome
@@ -50,7 +53,14 @@ export async function detectTable(ports: DetectionPorts, settings: DetectionSett
     renewedAt = now();
   };
   try {
-    return await detectUnderLease(ports, settings, table, keepLease);
+    const outcome = await detectUnderLease(ports, settings, table, keepLease);
+    // The freshness alarm's heartbeat (docs/deploy.md, "Freshness"): counted only here, after a
+    // detection that ran to its end, so that a table that fails, stops (schema) or never runs stays
+    // silent and its alarm fires. A paused pass counts too: it pauses only after writing a page in
+    // this invocation (see DetectionPass.run), so it made progress, and a long first extraction
+    // spanning many invocations is not a stuck table.
+    ports.metrics.count('DetectionPasses', 1);
+    return outcome;
   } catch (err) {
     ports.metrics.count('DetectionErrors', 1);
     if (err instanceof SourceSchemaError || err instanceof SourceReplacedError) {

@@ -37,6 +37,28 @@ function sqsRecord(body: string, id: string): SQSRecord {
 
 const detectMessage = (table: string) => JSON.stringify({ type: 'detect-table', version: 1, table, requestedAt: '2024-11-15T14:40:00.000Z' });
 
+/** An embedded-metric-format line as Powertools Metrics writes it (one per detect record). */
+type EmfLine = Record<string, unknown> & {
+  _aws: { CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string; Unit: string }> }> };
+};
+const emfLines = (lines: ReadonlyArray<Record<string, unknown>>) => lines.filter((l): l is EmfLine => '_aws' in l);
+
+/** The CloudFormation of the resources service, rendered by the same function `serverless package` calls. */
+type AlarmProperties = { Namespace?: string; MetricName?: string; Dimensions?: Array<{ Name: string; Value: unknown }> };
+async function renderedAlarms(): Promise<AlarmProperties[]> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- plain CommonJS that osls loads (no types)
+  const topologyCjs = require('../../../services/resources/topology.cjs') as {
+    sharedResourcesStack(context: { resolveVariable(name: string): Promise<unknown> }): Promise<{ Resources: Record<string, { Type: string; Properties: AlarmProperties }> }>;
+  };
+  const params: Record<string, string> = { 'sls:stage': 'ci' };
+  const stack = await topologyCjs.sharedResourcesStack({
+    resolveVariable: (name) => Promise.resolve(name.startsWith('param:alarmEmail') ? 'ops@example.com' : (params[name] ?? null)),
+  });
+  return Object.values(stack.Resources)
+    .filter((r) => r.Type === 'AWS::CloudWatch::Alarm')
+    .map((r) => r.Properties);
+}
+
 beforeAll(async () => {
   h = await DetectorHarness.create('cd_handler');
   await h.insertParents();
@@ -109,5 +131,50 @@ describe('change-detector handlers', () => {
     const emf = logLines.filter((l) => '_aws' in l);
     expect(emf.find((l) => l.table === 'currency')).toMatchObject({ service: 'change-detector', RowsExtracted: [2, 1], BatchesExtracted: [1, 1] });
     expect(emf.find((l) => l.table === 'payment_type')).toMatchObject({ DetectionErrors: 1 });
+  });
+
+  it('every table’s freshness alarm watches exactly the metric, namespace and dimensions the detector emits for it', async () => {
+    // Repair the table the previous test broke, so that every table completes a detection.
+    await h.source.query(`ALTER TABLE payment_type DROP COLUMN note, ADD COLUMN payment_type_name varchar NOT NULL DEFAULT 'SALES_RECEIPT'`);
+    const from = logLines.length;
+
+    const response = await handlers.detect({ Records: SOURCE_TABLE_NAMES.map((t) => sqsRecord(detectMessage(t), `m-${t}`)) }, context);
+
+    expect(response.batchItemFailures).toEqual([]);
+    const emitted = new Map(emfLines(logLines.slice(from)).filter((l) => l.DetectionPasses === 1).map((l) => [l.table, l]));
+    const alarms = (await renderedAlarms()).filter((a) => a.MetricName === 'DetectionPasses');
+    expect(alarms.map((a) => a.Dimensions?.find((d) => d.Name === 'table')?.Value).sort()).toEqual([...SOURCE_TABLE_NAMES].sort());
+    for (const alarm of alarms) {
+      const table = alarm.Dimensions?.find((d) => d.Name === 'table')?.Value;
+      const line = emitted.get(table);
+      expect({ table, emitted: line !== undefined }).toEqual({ table, emitted: true });
+      const definition = line?._aws.CloudWatchMetrics[0];
+      // CloudWatch matches an alarm to a metric on namespace, name and the exact set of dimensions.
+      expect(definition?.Namespace).toBe(alarm.Namespace);
+      expect(definition?.Metrics).toContainEqual({ Name: alarm.MetricName, Unit: 'Count' });
+      expect(definition?.Dimensions).toEqual([alarm.Dimensions?.map((d) => d.Name)]);
+      for (const d of alarm.Dimensions ?? []) expect({ dimension: d.Name, value: line?.[d.Name] }).toEqual({ dimension: d.Name, value: d.Value });
+    }
+  });
+
+  it('detect emits DetectionPasses 1 (EMF) for a pass with rows and for an idle pass, and none for a table whose detection stopped', async () => {
+    await h.source.query(`INSERT INTO address VALUES (2, '2 Road', NULL, NULL, 'York', 'YO1', 'UK', '0190', localtimestamp, localtimestamp)`);
+    await h.source.query(`ALTER TABLE design DROP COLUMN file_name`);
+    const run = async (table: string) => {
+      const from = logLines.length;
+      await handlers.detect({ Records: [sqsRecord(detectMessage(table), `m-${table}-${from}`)] }, context);
+      return emfLines(logLines.slice(from));
+    };
+
+    const withRows = await run('address');
+    const idle = await run('address');
+    const stopped = await run('design');
+
+    expect(withRows).toEqual([expect.objectContaining({ service: 'change-detector', table: 'address', DetectionPasses: 1, RowsExtracted: 1 })]);
+    expect(idle).toEqual([expect.objectContaining({ service: 'change-detector', table: 'address', DetectionPasses: 1 })]);
+    expect(idle[0]).not.toHaveProperty('RowsExtracted');
+    expect(stopped).toEqual([expect.objectContaining({ table: 'design', DetectionErrors: 1 })]);
+    expect(stopped[0]).not.toHaveProperty('DetectionPasses');
+    expect(stopped[0]?._aws.CloudWatchMetrics[0]?.Metrics.map((m) => m.Name)).not.toContain('DetectionPasses');
   });
 });
