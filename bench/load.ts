@@ -100,8 +100,8 @@ function salesFile(first: number, count: number, total: number): Uint8Array {
     agreed_payment_date: col((i) => day(i) + 1 + (i % 7)),
     agreed_delivery_date: col((i) => day(i) + 2 + (i % 9)),
     agreed_delivery_location_id: col((i) => 1 + ((i * 11) % 30)),
-    // When the detection pass observed the row: a little after its last_updated.
-    _version: col((i) => (BigInt(day(i)) * 86_400_000_000n + time(i) + 60_000_000n)),
+    // When the detection pass observed the file's rows: one stamp per file, after its last last_updated.
+    _version: col(() => BigInt(day(first + count - 1)) * 86_400_000_000n + 86_399_000_000n),
   });
 }
 
@@ -308,7 +308,7 @@ async function benchmark(url: string, options: LoadBenchmarkOptions, log: (line:
       rawIndexed.push(await timeRawCopy(admin, 'bench_raw_indexed', texts));
       await admin.query('DROP TABLE bench_raw, bench_raw_indexed');
       // The loader starts from an empty fact table and calendar, as on the first load of a warehouse.
-      await admin.query(`TRUNCATE fact_sales_order, fact_purchase_order, fact_payment, dim_date`);
+      await admin.query(`TRUNCATE fact_sales_order, fact_purchase_order, fact_payment, dim_date, pipeline.fact_sales_order_current_version, pipeline.fact_purchase_order_current_version, pipeline.fact_payment_current_version, pipeline.fact_first_version_range`);
       await admin.query(`DELETE FROM pipeline.loaded_file WHERE target_table = $1`, [TABLE]);
       await admin.query('CHECKPOINT');
       log(`round ${round}/${rounds}: loader, ${concurrency} loads at once…`);

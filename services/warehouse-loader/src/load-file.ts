@@ -7,6 +7,7 @@ import { WAREHOUSE_TABLES, type DimensionTable, type DimensionTableName, type Fa
 import {
   EXTEND_DIM_DATE_SQL,
   advanceCurrentVersionSql,
+  recordFirstVersionRangeSql,
   FIND_LOADED_FILE_SQL,
   RECORD_LOADED_FILE_SQL,
   appendFactsSql,
@@ -83,7 +84,9 @@ export async function loadFile(message: LoadRequestedV1, deps: LoaderDependencie
   const bytes = await deps.objects.get(message.object.bucket, message.object.key);
   // A fact file's referenced dimension keys are gathered while its rows stream into staging (and a
   // dim_date file's days, whose years the calendar then holds whole).
-  const keyColumns = table.kind === 'fact' ? table.columns.filter((c) => c.references).map((c) => c.name) : table.name === 'dim_date' ? [table.key] : [];
+  // And a fact file's source ids, to know whether it holds one version per id.
+  const keyColumns =
+    table.kind === 'fact' ? [table.naturalKey, ...table.columns.filter((c) => c.references).map((c) => c.name)] : table.name === 'dim_date' ? [table.key] : [];
   const contents = openParquet(bytes, stagingColumns(table), label, keyColumns);
   if (contents.rows !== message.object.rows) {
     throw new LoadFileError(`${label} holds ${contents.rows} rows but its load message says ${message.object.rows}.`);
@@ -189,7 +192,7 @@ async function merge(
     // exclusively: looked up before locking, and checked again under the locks.
     for (const dimension of (await missingReferences(session, keys)).keys()) writes.add(dimension);
     await client.query(openCriticalSectionSql(table, session.foreignKeyChecks === 'set-based', writes));
-    outcome = await appendFacts(session, table, keys, writes);
+    outcome = await appendFacts(session, table, keys, writes, contents, message.fileId);
   }
   const counts: LoadCounts = { ...outcome.counts, skipped: staged - outcome.counts.inserted - outcome.counts.updated };
   const recorded = await client.query(RECORD_LOADED_FILE_SQL, [
@@ -220,20 +223,24 @@ async function mergeDimension(
 }
 
 /**
- * Append the staged facts. When the table holds no row with a source id in the file's range (a
- * first load, new orders), a plain INSERT does it without ON CONFLICT's per-row speculative
- * insertion; a version repeated inside the file rolls that back to the savepoint, and ON CONFLICT
- * DO NOTHING does it instead, as it does whenever the ranges overlap. Returns the rows appended.
+ * Append the staged facts and keep the current versions (migration 0005). When no id in the file's
+ * range is in the table or an earlier first-version range, and the file holds one version per id
+ * under one stamp (a first load, new orders), a plain INSERT appends without ON CONFLICT's per-row
+ * speculative insertion, and one range row records the stamp. Otherwise (or when a version repeated
+ * inside the file rolls that back to the savepoint) ON CONFLICT DO NOTHING appends and the
+ * current-version pointers of the file's ids move to the version observed last. Returns the rows
+ * appended.
  */
-async function append(session: LoaderSession, table: FactTable): Promise<number> {
+async function append(session: LoaderSession, table: FactTable, contents: ParquetContents, fileId: string): Promise<number> {
   const { client } = session;
-  const results = (await client.query(savepointAndCheckIdsSql(table))) as unknown as Array<{ rows: Array<{ overlaps: boolean }> }>;
-  const overlaps = results[1]?.rows[0]?.overlaps === true;
-  if (!overlaps) {
+  const results = (await client.query(savepointAndCheckIdsSql(table))) as unknown as Array<{ rows: Array<{ overlaps: boolean; uniform: boolean }> }>;
+  const check = results[1]?.rows[0];
+  const oneVersionPerId = contents.distinctCount(table.naturalKey) === contents.rows;
+  if (check && !check.overlaps && check.uniform && oneVersionPerId) {
     try {
       const appended = (await client.query(insertFactsSql(table))).rowCount ?? 0;
-      // No id of the file is in the table, so none has a current-version pointer either.
-      await client.query(advanceCurrentVersionSql(table, false));
+      // Every id is new: one range row holds their stamp, no pointer per row (migration 0005).
+      await client.query(recordFirstVersionRangeSql(table), [fileId]);
       return appended;
     } catch (err) {
       if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
@@ -241,7 +248,7 @@ async function append(session: LoaderSession, table: FactTable): Promise<number>
     }
   }
   const appended = (await client.query(appendFactsSql(table))).rowCount ?? 0;
-  await client.query(advanceCurrentVersionSql(table, true));
+  await client.query(advanceCurrentVersionSql(table));
   return appended;
 }
 
@@ -263,6 +270,8 @@ async function appendFacts(
   table: FactTable,
   keys: ReadonlyMap<DimensionTableName, readonly string[]>,
   writes: ReadonlySet<DimensionTableName>,
+  contents: ParquetContents,
+  fileId: string,
 ): Promise<Omit<MergeOutcome, 'counts'> & { counts: Omit<LoadCounts, 'skipped'> }> {
   const { client } = session;
   // Under the locks: the dimensions this load writes are its own, the others cannot lose a row
@@ -281,7 +290,7 @@ async function appendFacts(
     if (dimension === 'dim_date') datesAdded += (await client.query(EXTEND_DIM_DATE_SQL, [referenced])).rowCount ?? 0;
     else inferredMembers += (await client.query(inferMembersSql(dimension), [dimension, referenced])).rowCount ?? 0;
   }
-  return { counts: { inserted: await append(session, table), updated: 0 }, inferredMembers, datesAdded };
+  return { counts: { inserted: await append(session, table, contents, fileId), updated: 0 }, inferredMembers, datesAdded };
 }
 
 /** The dimensions some of whose referenced keys are missing, with how many are missing. */

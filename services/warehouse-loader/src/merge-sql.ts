@@ -10,7 +10,7 @@ import {
   type WarehouseTable,
   type WarehouseTableName,
 } from '@totes/shared/warehouse/tables';
-import { currentVersionTable } from '@totes/shared/warehouse/migrations/0005-current-fact-by-observation';
+import { FIRST_VERSION_RANGE_TABLE, currentVersionTable } from '@totes/shared/warehouse/migrations/0005-current-fact-by-observation';
 import { sqlType, stagingColumns } from './staging-columns';
 
 /**
@@ -245,37 +245,70 @@ export function insertFactsSql(table: FactTable): string {
 }
 
 /**
- * Sets a savepoint, then answers whether the fact table holds any row whose source id lies within
- * the staged file's range of ids: when it holds none (a first load, new orders), no staged version
- * can already be there. Simple query protocol, no parameters.
+ * Sets a savepoint, then answers two questions about the staged file (simple query protocol, no
+ * parameters):
+ *  - overlaps: does the fact table hold a row whose source id lies within the file's range of ids,
+ *    or does an earlier first-version range (migration 0005) meet it? When neither, every staged
+ *    version is the first of its order or payment, so a plain INSERT appends it;
+ *  - uniform: one observation stamp for the whole file (what a detection pass writes), so one
+ *    first-version range row can stand for every row's stamp (the loader checks, while the file
+ *    streams, that it holds one version per id).
  */
 export function savepointAndCheckIdsSql(table: FactTable): string {
   const id = q(table.naturalKey);
   const stage = stagingTable(table.name);
+  const version = q(VERSION_COLUMN);
   return `SAVEPOINT append_new_facts;
-SELECT EXISTS (SELECT 1 FROM ${q(table.name)} f WHERE f.${id} BETWEEN (SELECT min(${id}) FROM ${stage}) AND (SELECT max(${id}) FROM ${stage})) AS overlaps`;
+SELECT EXISTS (SELECT 1 FROM ${q(table.name)} f WHERE f.${id} BETWEEN b.lo AND b.hi)
+    OR EXISTS (SELECT 1 FROM ${FIRST_VERSION_RANGE_TABLE} r WHERE r.fact = '${table.name}' AND r.id_min <= b.hi AND r.id_max >= b.lo) AS overlaps,
+  b.n > 0 AND b.stamped = b.n AND b.earliest = b.latest AS uniform
+FROM (SELECT min(${id}) AS lo, max(${id}) AS hi, count(*) AS n, count(${version}) AS stamped, min(${version}) AS earliest, max(${version}) AS latest
+  FROM ${stage}) AS b`;
 }
 
 /**
- * Point each order's or payment's current version (migration 0005) at the staged version observed
- * last, where that is newer than the version it points at: per source id, the staged version with
- * the greatest stamp (a file written before facts carried one: its last_updated); applied where the
- * id has no pointer yet or its pointer's stamp is older (ties, only possible between versions
- * stamped by last_updated, break on last_updated). A late or replayed file moves nothing.
- * `conflicts` false: no staged id can have a pointer yet (the append found none of the file's ids
- * in the table), so a plain INSERT does it. Row count = pointers set or moved.
+ * A uniform file of first versions: its id range and stamp, instead of a pointer per row.
+ * $1 = the file id.
  */
-export function advanceCurrentVersionSql(table: FactTable, conflicts: boolean): string {
+export function recordFirstVersionRangeSql(table: FactTable): string {
+  const id = q(table.naturalKey);
+  return `INSERT INTO ${FIRST_VERSION_RANGE_TABLE} (fact, id_min, id_max, observed, file_id)
+SELECT '${table.name}', min(${id}), max(${id}), min(${q(VERSION_COLUMN)}), $1::text FROM ${stagingTable(table.name)}`;
+}
+
+/**
+ * Point each staged order's or payment's current version (migration 0005) at the version observed
+ * last, of those staged and the one it had: its pointer's, or, for an id that has none (loaded as
+ * a first version), its one version, stamped with its first-version range's stamp. Each candidate
+ * is stamped with `_version` (a file written before facts carried one: its last_updated); ties,
+ * only possible between versions stamped by last_updated, break on last_updated. Applied where the
+ * id has no pointer yet or its pointer's stamp is older, so a late or replayed file moves nothing.
+ * Row count = pointers set or moved.
+ */
+export function advanceCurrentVersionSql(table: FactTable): string {
   const id = q(table.naturalKey);
   const stage = stagingTable(table.name);
-  const version = q(VERSION_COLUMN);
   const pointer = currentVersionTable(table.name);
-  const insert = `INSERT INTO ${pointer} AS c (${id}, last_updated_date, last_updated_time, observed)
-SELECT DISTINCT ON (s.${id}) s.${id}, s.last_updated_date, s.last_updated_time, coalesce(s.${version}, s.last_updated_date + s.last_updated_time)
-FROM ${stage} s
-ORDER BY s.${id}, 4 DESC, s.last_updated_date DESC, s.last_updated_time DESC`;
-  if (!conflicts) return insert;
-  return `${insert}
+  const fact = q(table.name);
+  return `INSERT INTO ${pointer} AS c (${id}, last_updated_date, last_updated_time, observed)
+SELECT DISTINCT ON (v.${id}) v.${id}, v.last_updated_date, v.last_updated_time, v.observed
+FROM (
+  SELECT s.${id}, s.last_updated_date, s.last_updated_time, coalesce(s.${q(VERSION_COLUMN)}, s.last_updated_date + s.last_updated_time) AS observed
+  FROM ${stage} s
+  UNION ALL
+  SELECT f.${id}, f.last_updated_date, f.last_updated_time, r.observed
+  FROM (SELECT DISTINCT ${id} FROM ${stage}) AS s
+  JOIN ${fact} f ON f.${id} = s.${id}
+  -- The range that holds the id: the one starting at or before it (ranges never overlap).
+  CROSS JOIN LATERAL (
+    SELECT r.observed, r.id_max FROM ${FIRST_VERSION_RANGE_TABLE} r
+    WHERE r.fact = '${table.name}' AND r.id_min <= f.${id} ORDER BY r.id_min DESC LIMIT 1
+  ) AS r
+  WHERE r.id_max >= f.${id}
+    AND NOT EXISTS (SELECT 1 FROM ${pointer} p WHERE p.${id} = f.${id})
+    AND NOT EXISTS (SELECT 1 FROM ${stage} x WHERE x.${id} = f.${id} AND x.last_updated_date = f.last_updated_date AND x.last_updated_time = f.last_updated_time)
+) AS v
+ORDER BY v.${id}, v.observed DESC, v.last_updated_date DESC, v.last_updated_time DESC
 ON CONFLICT (${id}) DO UPDATE SET last_updated_date = EXCLUDED.last_updated_date, last_updated_time = EXCLUDED.last_updated_time, observed = EXCLUDED.observed
 WHERE (c.observed, c.last_updated_date, c.last_updated_time) < (EXCLUDED.observed, EXCLUDED.last_updated_date, EXCLUDED.last_updated_time)`;
 }

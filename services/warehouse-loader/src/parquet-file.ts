@@ -24,6 +24,8 @@ export interface ParquetContents {
    * references, gathered while its rows stream, so the database need not aggregate them.
    */
   distinct(column: string): string[];
+  /** How many distinct non-NULL values such a column holds (as of the last complete pass of `copyText`). */
+  distinctCount(column: string): number;
   /** The rows as COPY text lines (UTF-8), in `columns` order, a block of lines at a time. */
   copyText(): AsyncGenerator<Buffer>;
 }
@@ -213,6 +215,11 @@ export function openParquet(bytes: Uint8Array, columns: readonly StagingColumn[]
       const spec = columns.find((c) => c.name === column);
       if (!values || !spec) throw new Error(`${column} was not named as a key column when ${label} was opened`);
       return [...values].map(keyText(spec));
+    },
+    distinctCount(column) {
+      const values = seenValues.get(column);
+      if (!values) throw new Error(`${column} was not named as a key column when ${label} was opened`);
+      return values.size;
     },
     async *copyText() {
       const writers = columns.map((c) => {

@@ -327,4 +327,28 @@ describe('warehouse-loader: loading processed files', () => {
       ]);
     });
   });
+  it('keeps one current version per id across first-version ranges with gaps, late files of earlier passes and later versions', async () => {
+    const db = await newDatabase();
+    const pay = (id: number, time: string, amount: string, observed: string) => ({ ...payments[2]!, payment_id: id, last_updated_date: '2024-11-15', last_updated_time: time, payment_amount: amount, _version: observed });
+    const files = [
+      // Pass at 10:00:30 observed payments 1 and 5 (all new: a first-version range [1, 5] with a gap).
+      await harness.file('fact_payment', [pay(1, '10:00:00', '1.00', '2024-11-15 10:00:30'), pay(5, '10:00:00', '5.00', '2024-11-15 10:00:30')]),
+      // Payment 3, new, lies inside that range.
+      await harness.file('fact_payment', [pay(3, '10:01:00', '3.00', '2024-11-15 10:01:30')]),
+      // A file of an earlier pass, delivered late: payment 5 as it was before (must not become current).
+      await harness.file('fact_payment', [pay(5, '09:59:00', '4.00', '2024-11-15 09:59:30')]),
+      // A later pass: payment 1 changed.
+      await harness.file('fact_payment', [pay(1, '10:02:00', '1.50', '2024-11-15 10:02:30')]),
+    ];
+    await loadAll(db, files);
+    await withClient(db, async (c) => {
+      const { rows } = await c.query(`SELECT payment_id, payment_amount::text AS amount FROM fact_payment_current ORDER BY payment_id`);
+      expect(rows).toEqual([
+        { payment_id: 1, amount: '1.50' },
+        { payment_id: 3, amount: '3.00' },
+        { payment_id: 5, amount: '5.00' },
+      ]);
+      expect((await c.query(`SELECT count(*)::int AS n FROM fact_payment`)).rows).toEqual([{ n: 5 }]);
+    });
+  });
 });
