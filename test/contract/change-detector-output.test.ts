@@ -2,13 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { parseMessage, serializeMessage, upgradeBatchExtractedV1, type BatchExtractedV1 } from '@totes/events';
-import { copyColumnsFor } from '@totes/shared/source/change-reader';
+import { copyColumnsFor, OFF_RANGE_LAST_UPDATED } from '@totes/shared/source/change-reader';
 import { CopyToJsonl } from '@totes/shared/source/copy-to-jsonl';
 import { SOURCE_TABLES, type SourceTableName } from '@totes/shared/source/tables';
 import type { BatchRecord } from '@totes/shared/state/batch-store';
 import { batchMessage, gzipParts, RAW_LAYOUT, rawObjectHeader } from '../../services/change-detector/src/detection-pass';
 import { batchIdFor, passIdFor, rawKeyFor } from '../../services/change-detector/src/naming';
-import { transformBatch } from '../../services/transformer/src/transform-batch';
+import { quarantineKey, transformBatch } from '../../services/transformer/src/transform-batch';
 import { gen, memoryDependencies, type Row } from '../unit/transformer/fixtures';
 
 /**
@@ -131,5 +131,60 @@ describe('change-detector output: batch-extracted v2 and the raw zone', () => {
     expect(Object.keys(sent.object).sort()).toEqual(Object.keys(example.object).sort());
     expect(sent.object.layout).toBe(example.object.layout);
     expect(sent.object.key).toMatch(/^raw\/sales_order\/date=\d{4}-\d{2}-\d{2}\/sales_order\.\d{8}t\d{12}\.p0001\.[0-9a-f]{12}\.jsonl\.gz$/);
+  });
+
+  describe('rows whose timestamps the contract cannot carry (infinity, BC, after 9999)', () => {
+    /** A page as the detector reads it: such rows are keyed (OFF_RANGE_LAST_UPDATED, id) (change-reader.ts), their values kept as PostgreSQL renders them. */
+    async function sendOffRangePage(table: SourceTableName, rows: readonly Row[], lastId: number) {
+      const deps = memoryDependencies(source);
+      const page = rawPage(table, rows);
+      const gz = await gzipParts([rawObjectHeader(table, copyColumnsFor(table).map((c) => c.name)), page.body], 1);
+      const from = { lastUpdated: '2024-11-15T14:25:00.123456', id: 2_147_483_647 };
+      const rec = { ...record(table, { body: gz, last: { lastUpdated: OFF_RANGE_LAST_UPDATED, id: lastId } }, from, 'totes-etl-test-ingestion'), rows: rows.length };
+      await deps.objects.putImmutable(rec.rawBucket, rec.rawKey, gz);
+      const sent = parseMessage('batch-extracted', serializeMessage('batch-extracted', batchMessage(rec)));
+      return { deps, page, sent, result: await transformBatch(sent, deps) };
+    }
+
+    it('the message validates, and the transformer quarantines each such fact row naming table, id, column and the value, while the rest loads', async () => {
+      const rows = [
+        gen.salesOrder(1),
+        gen.salesOrder(2, { last_updated: 'infinity' }),
+        gen.salesOrder(3, { created_at: '0044-03-15T00:00:00 BC' }),
+        gen.salesOrder(4, { last_updated: '12000-01-01T00:00:00.5' }),
+        gen.salesOrder(5, { last_updated: '-infinity' }),
+      ];
+
+      const { deps, page, sent, result } = await sendOffRangePage('sales_order', rows, 5);
+
+      // The raw values are PostgreSQL's JSON of them (the first space of COPY's text becomes T, not " BC"'s).
+      expect(page.body.toString('utf8')).toContain('"0044-03-15T00:00:00 BC"');
+      expect(sent.range.to).toEqual({ lastUpdated: '9999-12-31T24:00:00', id: 5 });
+      expect(sent.object.key).toMatch(/^raw\/sales_order\/date=9999-12-31\//);
+      expect(result).toMatchObject({ rows: 5, rowsTransformed: 1, quarantinedRows: 4, quarantineKey: quarantineKey(sent) });
+      const quarantined = Buffer.from(await deps.objects.get(deps.processedBucket, quarantineKey(sent)))
+        .toString('utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { table: string; id: number; column: string; reason: string });
+      expect(quarantined.map((q) => [q.table, q.id, q.column])).toEqual([
+        ['sales_order', 2, 'last_updated'],
+        ['sales_order', 3, 'created_at'],
+        ['sales_order', 4, 'last_updated'],
+        ['sales_order', 5, 'last_updated'],
+      ]);
+      expect(quarantined.map((q) => q.reason)).toEqual([
+        expect.stringContaining('infinity'),
+        expect.stringContaining('0044-03-15T00:00:00 BC'),
+        expect.stringContaining('12000-01-01T00:00:00.5'),
+        expect.stringContaining('-infinity'),
+      ]);
+    });
+
+    it('a dimension row whose last_updated is such a value loads: no warehouse column holds it (its version is when it was observed)', async () => {
+      const { result } = await sendOffRangePage('currency', [gen.currency(1, 'GBP', { last_updated: 'infinity' })], 1);
+
+      expect(result).toMatchObject({ rows: 1, rowsTransformed: 1, quarantinedRows: 0 });
+    });
   });
 });

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import zlib from 'node:zlib';
-import { RAW_FORMAT_V2, rawHeaderLine, serializeMessage, type BatchExtractedV2 } from '@totes/events';
+import { RAW_FORMAT_V2, rawHeaderLine, rowKey, serializeMessage, type BatchExtractedV2 } from '@totes/events';
 import type { PageFilter, SourcePage, SourcePass } from '@totes/shared/source/change-reader';
 import type { RowKey } from '@totes/shared/source/copy-to-jsonl';
-import { StateConflictError } from '@totes/shared/errors';
-import type { SourceTableName } from '@totes/shared/source/tables';
+import { ContractError, StateConflictError } from '@totes/shared/errors';
+import { SOURCE_TABLES, type SourceTableName } from '@totes/shared/source/tables';
 import type { BatchRecord, NewBatch } from '@totes/shared/state/batch-store';
 import type { AmbiguousMember, CompletedPass, PassInProgress, Watermark, WatermarkChange, WatermarkContent } from '@totes/shared/state/watermark-store';
 import {
@@ -18,6 +18,7 @@ import {
 } from './ambiguous-set';
 import { SourceReplacedError } from './errors';
 import { batchIdFor, pageAmbiguousKeyFor, pageAmbiguousKeyOfRawKey, passIdFor, rawKeyFor, shortDigest, transformQueueFor } from './naming';
+import { clockLimit, findOffClockRows, mayHoldOffClockRows, type OffClockRow, type OffClockScan } from './off-clock';
 import type { DetectionPorts, DetectionSettings } from './ports';
 import { addMicros, addSeconds, canonicalTimestamp, maxTimestamp, toMicros } from './source-time';
 
@@ -38,6 +39,12 @@ import { addMicros, addSeconds, canonicalTimestamp, maxTimestamp, toMicros } fro
  * recorded pass (same pass id, snapshot and window), re-sends and advances over any page already
  * recorded, and rereads the rest restricted to the pass's own snapshot, so nothing is lost and a
  * recorded batch is never replaced by a different one.
+ *
+ * A page's range (from, to] is checked against the batch-extracted contract before step (1), so a
+ * batch that could not be announced is never recorded (recovery would re-send it, and fail, on
+ * every attempt: the table would be stuck). The reader keys rows whose last_updated the contract
+ * cannot write (infinity, BC, after 9999) so that this holds (change-reader.ts, "off-range"); rows
+ * whose last_updated is off the source clock are extracted as they are and reported (off-clock.ts).
  */
 /** The row layout the detector writes (batch-extracted v2 `object.layout`). */
 export const RAW_LAYOUT = 'arrays' as const;
@@ -45,6 +52,8 @@ export const RAW_LAYOUT = 'arrays' as const;
 /** The largest int4: (lower, INT_MAX) as a keyset bound means "last_updated above lower". */
 const MAX_ID = 2_147_483_647;
 const DEFAULT_RESERVE_MS = 30_000;
+/** Off-clock rows logged one by one per page; more are counted in one line (the metric counts all). */
+const LOGGED_OFF_CLOCK_ROWS = 50;
 
 export type PassOutcome =
   | { readonly status: 'idle' }
@@ -175,6 +184,12 @@ export class DetectionPass {
     };
     const first: RowKey | null = resumed?.cursor ?? null;
     const header = rawObjectHeader(this.table, source.columns);
+    const offClock: OffClockScan = {
+      lastUpdatedIndex: source.columns.indexOf('last_updated'),
+      idIndex: source.columns.indexOf(SOURCE_TABLES[this.table].primaryKey),
+      upper: plan.upper,
+      lookbackSeconds: this.settings.lookbackSeconds,
+    };
     const writer = new PageWriter(
       this,
       plan,
@@ -182,6 +197,7 @@ export class DetectionPass {
       source.extraColumns,
       first ?? (plan.lower !== null ? { lastUpdated: plan.lower, id: MAX_ID } : null),
       this.settings.messagesPerSend,
+      offClock,
     );
     let pending: Promise<SourcePage> | undefined = read(first);
     let paused = false;
@@ -203,6 +219,12 @@ export class DetectionPass {
         writer.add(page);
       }
       await writer.drain();
+    } catch (err) {
+      // Pages recorded but not announced yet stay for recovery; their slots are failed here so
+      // that settle() does not wait for an announcement that will never come (a failed read would
+      // otherwise hang the detection until its invocation timed out).
+      writer.abort(err);
+      throw err;
     } finally {
       if (pending) await pending.catch(() => undefined);
       await writer.settle();
@@ -263,6 +285,41 @@ export class DetectionPass {
     };
     await this.save({ ...this.watermark, current }, 'begin-pass');
     this.ports.log.info('detection pass started', { table: this.table, passId: plan.passId, full: plan.lower === null, lower: plan.lower, upper: plan.upper });
+  }
+
+  batchIdOf(plan: PassPlan, pageNo: number): string {
+    return batchIdFor(this.table, plan.passId, pageNo);
+  }
+
+  /**
+   * Before step (1): the page's range as its message will carry it. A key the contract cannot carry
+   * stops the detection here, before anything of the page is written (the reader never makes one:
+   * this is the invariant's last guard, not a way rows are handled).
+   */
+  checkRange(batchId: string, from: RowKey | null, to: RowKey | undefined): void {
+    for (const [end, key] of [['from', from], ['to', to]] as const) {
+      if (end === 'from' && key === null) continue;
+      if (!rowKey.safeParse(key).success) {
+        throw new ContractError(
+          `The page ${batchId} of ${this.table} has the range ${end} ${JSON.stringify(key ?? null)}, which a batch-extracted message cannot carry; nothing of the page was written.`,
+        );
+      }
+    }
+  }
+
+  /** Rows of a page whose last_updated is off the source clock (off-clock.ts): logged and counted. */
+  reportOffClock(batchId: string, rows: readonly OffClockRow[]): void {
+    if (rows.length === 0) return;
+    this.ports.metrics.count('RowsOffClock', rows.length);
+    for (const row of rows.slice(0, LOGGED_OFF_CLOCK_ROWS)) {
+      this.ports.log.error(
+        "a source row's last_updated is off the source clock; the row is extracted as it is (the transformer quarantines a value it cannot read as a timestamp): correct it in the source",
+        { table: this.table, id: row.id, column: row.column, value: row.value, reason: row.reason, batchId },
+      );
+    }
+    if (rows.length > LOGGED_OFF_CLOCK_ROWS) {
+      this.ports.log.error('more rows of the page have a last_updated off the source clock', { table: this.table, batchId, more: rows.length - LOGGED_OFF_CLOCK_ROWS });
+    }
   }
 
   /**
@@ -486,6 +543,8 @@ class PageWriter {
   private flushing = false;
   private failure: { readonly err: unknown } | undefined;
   private readonly perSend: number;
+  /** The latest last_updated on the source clock for this pass (off-clock.ts), µs. */
+  private readonly clock: bigint;
 
   constructor(
     private readonly pass: DetectionPass,
@@ -494,13 +553,20 @@ class PageWriter {
     private readonly extraColumns: readonly string[],
     from: RowKey | null,
     messagesPerSend: number | undefined,
+    private readonly offClock: OffClockScan,
   ) {
+    this.clock = clockLimit(offClock);
     this.pageNo = (pass.state.current?.page ?? 0) + 1;
     this.from = from;
     this.perSend = Math.min(MAX_MESSAGES_PER_SEND, Math.max(1, Math.trunc(messagesPerSend ?? MAX_MESSAGES_PER_SEND)));
   }
 
   add(page: SourcePage): void {
+    const batchId = this.pass.batchIdOf(this.plan, this.pageNo);
+    this.pass.checkRange(batchId, this.from, page.last);
+    // Before the upload (which reuses the page's buffer once compressed). A page whose last key is
+    // on the clock holds no off-clock row, so ordinary pages are not scanned.
+    if (mayHoldOffClockRows(page.last?.lastUpdated, this.clock)) this.pass.reportOffClock(batchId, findOffClockRows(page.body, this.offClock));
     const pageNo = this.pageNo++;
     const from = this.from;
     this.from = page.last ?? null;
@@ -602,6 +668,11 @@ class PageWriter {
     }
     // Records may have completed while the last request was out.
     this.announce();
+  }
+
+  /** The run failed outside the writer (a read): nothing more is announced; what is recorded waits for recovery. */
+  abort(err: unknown): void {
+    this.fail(err);
   }
 
   private fail(err: unknown): void {

@@ -9,7 +9,7 @@ import type { WatermarkStore } from '@totes/shared/state/watermark-store';
  * What a detection needs from the world, as narrow interfaces (house style 2): the handler passes
  * the real adapters, tests pass the same adapters on the local stack or wrappers that fail on cue.
  */
-export const DETECTION_METRICS = ['RowsExtracted', 'BatchesExtracted', 'LateArrivals', 'DetectionErrors', 'DetectionsSkipped', 'ExtraColumns', 'DetectionPasses'] as const;
+export const DETECTION_METRICS = ['RowsExtracted', 'BatchesExtracted', 'LateArrivals', 'DetectionErrors', 'DetectionsSkipped', 'ExtraColumns', 'DetectionPasses', 'RowsOffClock'] as const;
 export type DetectionMetricName = (typeof DETECTION_METRICS)[number];
 
 /** Counters, all per source table (the handler gives them the `table` dimension). */

@@ -9,8 +9,13 @@ export function toMicros(timestamp: string): bigint {
   const m = PATTERN.exec(timestamp);
   if (!m) throw new TypeError(`${JSON.stringify(timestamp)} is not a source timestamp (YYYY-MM-DDTHH:MM:SS[.ffffff])`);
   const [, y, mo, d, h, mi, s, f] = m;
-  const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
-  return BigInt(ms) * 1000n + BigInt((f ?? '').padEnd(6, '0'));
+  // Not Date.UTC(year, …): it reads years 0 to 99 as 1900 to 1999 (a row of year 0044 would sort
+  // after one of 1990 and the cursor would seem to go back). Fields out of range roll over, so the
+  // off-range key 9999-12-31T24:00:00 is 10000-01-01T00:00:00, after every other key.
+  const date = new Date(0);
+  date.setUTCFullYear(Number(y), Number(mo) - 1, Number(d));
+  date.setUTCHours(Number(h), Number(mi), Number(s), 0);
+  return BigInt(date.getTime()) * 1000n + BigInt((f ?? '').padEnd(6, '0'));
 }
 
 /** "YYYY-MM-DDTHH:MM:SS.ffffff", always six fraction digits, so that such strings sort as they compare. */

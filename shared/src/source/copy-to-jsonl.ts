@@ -20,7 +20,9 @@
  *
  * Values per column kind, exactly as the contract says: int → JSON number (the text as is);
  * numeric → JSON string of the exact decimal text; timestamp → "YYYY-MM-DDTHH:MM:SS[.ffffff]" (the
- * ISO DateStyle text with the space replaced by T: PostgreSQL's JSON rendering, microseconds kept);
+ * ISO DateStyle text with its first space replaced by T: PostgreSQL's JSON rendering, microseconds
+ * kept; values the contract cannot write come out as PostgreSQL's JSON has them too: "infinity",
+ * "-infinity", "0044-03-15T00:00:00 BC", "12000-01-01T00:00:00");
  * boolean → true/false; text (varchar, and extra columns cast to text) → JSON string; NULL → null.
  *
  * Optionally the SELECT ends with one extra `meta` column that is not written: NULL for an ordinary
@@ -166,6 +168,11 @@ export class CopyToJsonl {
     this.convertRows(buf, start, end);
   }
 
+  /** Rows converted so far. */
+  get rowCount(): number {
+    return this.rows;
+  }
+
   finish(): ConvertedRows {
     if (this.carry && this.carry.length > 0) throw new CopyFormatError('the COPY output ends in the middle of a row');
     return { body: this.out.subarray(0, this.pos), buffer: this.out, rows: this.rows, last: this.currentKey() };
@@ -227,12 +234,18 @@ export class CopyToJsonl {
               b = buf[++i]!;
             }
           } else if (kind === 1 || kind === 2) {
-            // numeric: a string of the exact decimal; timestamp: a string with T between date and time
+            // numeric: a string of the exact decimal; timestamp: a string with T between date and time.
+            // Only the first space: a BC timestamp ends in " BC", which PostgreSQL's JSON keeps.
             out[p++] = QUOTE;
-            const space = kind === 2 ? SPACE : -1;
+            let space = kind === 2 ? SPACE : -1;
             while (b !== TAB && b !== LF) {
               if (b === BACKSLASH) throw new CopyFormatError(`row ${this.rows + 1} has an escape in a numeric or timestamp column`);
-              out[p++] = b === space ? T_UPPER : b;
+              if (b === space) {
+                out[p++] = T_UPPER;
+                space = -1;
+              } else {
+                out[p++] = b;
+              }
               b = buf[++i]!;
             }
             out[p++] = QUOTE;

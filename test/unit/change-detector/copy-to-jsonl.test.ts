@@ -36,6 +36,14 @@ describe('COPY text to JSON Lines', () => {
     expect(out.last).toEqual({ lastUpdated: '2024-11-15T14:39:58', id: 2 });
   });
 
+  it('writes timestamps the contract cannot carry as PostgreSQL’s JSON does: only the first space becomes T', () => {
+    const out = convert('1\t1\tinfinity\tt\ta\n2\t1\t-infinity\tt\tb\n3\t1\t0044-03-15 00:00:00 BC\tt\tc\n4\t1\t12000-01-01 00:00:00.5\tt\td\n', { layout: 'arrays' });
+
+    // to_json of the same timestamps in PostgreSQL 17: "infinity", "-infinity", "0044-03-15T00:00:00 BC", "12000-01-01T00:00:00.5".
+    expect(out.text).toBe('[1,"1","infinity",true,"a"]\n[2,"1","-infinity",true,"b"]\n[3,"1","0044-03-15T00:00:00 BC",true,"c"]\n[4,"1","12000-01-01T00:00:00.5",true,"d"]\n');
+    expect(out.last).toEqual({ lastUpdated: '12000-01-01T00:00:00.5', id: 4 });
+  });
+
   it('turns COPY escapes into JSON escapes, so every text value parses back exactly', () => {
     // COPY writes backslash as \\, BS FF LF CR TAB VT as \b \f \n \r \t \v, other bytes as they are.
     const copied = 'a\\\\b \\b\\f\\n\\r\\t\\v "q" \u0001 \u001f é 😀 \\\\N';

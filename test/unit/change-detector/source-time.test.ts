@@ -14,6 +14,13 @@ describe('source timestamps as exact microseconds', () => {
     expect(fromMicros(-1n)).toBe('1969-12-31T23:59:59.999999');
   });
 
+  it('orders years 1 to 99 as years, not as 1900 to 1999, and the off-range key after every other', () => {
+    expect(toMicros('0044-03-15T00:00:00')).toBeLessThan(toMicros('1990-01-01T00:00:00'));
+    expect(fromMicros(toMicros('0044-03-15T12:00:00.5'))).toBe('0044-03-15T12:00:00.500000');
+    expect(canonicalTimestamp('0001-01-01 00:00:00')).toBe('0001-01-01T00:00:00.000000');
+    expect(toMicros('9999-12-31T24:00:00')).toBe(toMicros('9999-12-31T23:59:59.999999') + 1n);
+  });
+
   it('adds seconds and microseconds across days, and picks the later of two', () => {
     expect(addSeconds('2024-03-01T00:10:00.000000', -900)).toBe('2024-02-29T23:55:00.000000');
     expect(addMicros('2024-12-31T23:59:59.999999', 1n)).toBe('2025-01-01T00:00:00.000000');
