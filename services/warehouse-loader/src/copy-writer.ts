@@ -156,7 +156,7 @@ export function dateWriter(): ValueWriter {
 export function timestampWriter(): ValueWriter {
   const date = dateWriter();
   const perDay = 86_400_000_000n;
-  return (out, v) => {
+  const write: ValueWriter = (out, v) => {
     const micros = v as bigint;
     let days = micros / perDay;
     let rest = micros % perDay;
@@ -167,6 +167,18 @@ export function timestampWriter(): ValueWriter {
     date(out, Number(days));
     out.byte(0x20);
     writeTimeMicros(out, rest);
+  };
+  // A fact file's version stamps are one value (one detection pass): its text is formatted once.
+  const scratch = new CopyBuffer(64);
+  let last: unknown;
+  let lastBytes: Buffer | undefined;
+  return (out, v) => {
+    if (v !== last || !lastBytes) {
+      write(scratch, v);
+      lastBytes = scratch.take();
+      last = v;
+    }
+    out.bytes(lastBytes);
   };
 }
 
