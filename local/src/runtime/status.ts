@@ -2,7 +2,9 @@ import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { BatchGetCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DatabaseConfig } from '@totes/shared/config/index';
 import { connect } from '@totes/shared/db/connect';
-import { SOURCE_TABLE_NAMES, quoteIdent } from '@totes/shared/source/tables';
+import { SOURCE_TABLE_NAMES, SOURCE_TABLES, quoteIdent } from '@totes/shared/source/tables';
+import type { RowKeyRecord } from '@totes/shared/state/batch-store';
+import { watermarkPk } from '@totes/shared/state/watermark-store';
 import { WAREHOUSE_TABLE_NAMES } from '@totes/shared/warehouse/tables';
 
 /**
@@ -26,13 +28,18 @@ export interface TableProgress {
   readonly lateRows: number;
   /** When the newest batch of this table was extracted. */
   readonly lastExtractedAt: string | undefined;
-  /** The last_updated of the newest row extracted. */
+  /**
+   * The key (last_updated) of the newest row extracted, from the batch records: once an off-clock
+   * row is extracted, its key for good (`9999-12-31T24:00:00` or a future time). Shown only;
+   * behindSeconds is measured from the watermark.
+   */
   readonly extractedUpTo: string | undefined;
   /** The detector's recorded problem with this table, if any. */
   readonly error: string | undefined;
   /**
    * How long the oldest change not yet extracted has been waiting, in seconds of the source's clock
-   * (0 when caught up). Undefined when the source is not reachable.
+   * (0 when caught up). Undefined when the source is not reachable. Measured from the detector's
+   * watermark (extractedTo below), not from the batches: see sourceWaiting.
    */
   readonly behindSeconds?: number;
 }
@@ -82,18 +89,77 @@ export async function batchItems(dynamo: DynamoDBDocumentClient, tableName: stri
   return items;
 }
 
-async function watermarkErrors(dynamo: DynamoDBDocumentClient, tableName: string): Promise<Map<string, string>> {
-  const out = await dynamo.send(
-    new BatchGetCommand({ RequestItems: { [tableName]: { Keys: SOURCE_TABLE_NAMES.map((t) => ({ pk: `watermark#${t}` })) } } }),
-  );
-  const errors = new Map<string, string>();
-  for (const item of out.Responses?.[tableName] ?? []) {
-    const table = String(item.pk).slice('watermark#'.length);
-    const error = item.error as { message?: string } | string | undefined;
-    const message = typeof error === 'string' ? error : error?.message;
-    if (message) errors.set(table, message);
+/** What `totes status` needs of a table's watermark item (shared/src/state/watermark-store.ts). */
+export interface WatermarkProgress {
+  /** The detector's recorded problem with this table, if any. */
+  readonly error: string | undefined;
+  /** The key up to which its changes are extracted (extractedTo); undefined when nothing is. */
+  readonly extractedTo: RowKeyRecord | undefined;
+}
+
+interface WatermarkView {
+  pk?: string;
+  error?: { message?: string } | string;
+  done?: { upper?: string };
+  current?: { upper?: string; cursor?: RowKeyRecord | null };
+}
+
+/** The largest int4: (t, MAX_ID) as a keyset bound means "last_updated above t" (as the detector's batch ranges). */
+const MAX_ID = 2_147_483_647;
+
+/**
+ * Up to which keyset key (last_updated, id) a table's changes are extracted, from its watermark:
+ * - a completed pass extracted every row committed before its snapshot, and its upper bound `done.upper`
+ *   is the source clock in that snapshot: rows stamped after it came later (late arrivals aside);
+ * - a pass in progress has, in addition, extracted its rows up to its cursor, but never beyond its
+ *   own upper bound: past it the cursor is in rows stamped in the future or off the clock
+ *   (`9999-12-31T24:00:00`, change-reader.ts), which say nothing about the clock.
+ * The batch ranges cannot say this: the newest key extracted is an off-clock row's for good once one
+ * is extracted, and a table with nothing new keeps its old key (an idle pass writes nothing).
+ * Keys compare as text: the detector writes them "YYYY-MM-DDTHH:MM:SS[.f]" (years 1 to 9999, fixed
+ * width up to the fraction, whose digits compare left to right), and the off-range key sorts last.
+ */
+export function extractedTo(watermark: Pick<WatermarkView, 'done' | 'current'>): RowKeyRecord | undefined {
+  const done = watermark.done?.upper;
+  const current = watermark.current;
+  const candidates: RowKeyRecord[] = [];
+  if (done) candidates.push({ lastUpdated: done, id: MAX_ID });
+  if (current?.upper && current.cursor) {
+    candidates.push(current.cursor.lastUpdated < current.upper ? current.cursor : { lastUpdated: current.upper, id: MAX_ID });
   }
-  return errors;
+  const later = (a: RowKeyRecord, b: RowKeyRecord) => (a.lastUpdated !== b.lastUpdated ? (a.lastUpdated > b.lastUpdated ? a : b) : a.id >= b.id ? a : b);
+  return candidates.reduce<RowKeyRecord | undefined>((max, k) => (max ? later(max, k) : k), undefined);
+}
+
+/**
+ * Every table's error and extraction progress, in one BatchGet of the 11 watermark items, projected
+ * to the few fields read (an item can carry up to 1,000 ambiguous members): cheap enough for
+ * `totes up`'s 2-second refresh.
+ */
+export async function watermarkProgress(dynamo: DynamoDBDocumentClient, tableName: string): Promise<Map<string, WatermarkProgress>> {
+  const progress = new Map<string, WatermarkProgress>();
+  let keys: Array<Record<string, unknown>> = SOURCE_TABLE_NAMES.map((t) => ({ pk: watermarkPk(t) }));
+  while (keys.length > 0) {
+    const out = await dynamo.send(
+      new BatchGetCommand({
+        RequestItems: {
+          [tableName]: {
+            Keys: keys,
+            ProjectionExpression: 'pk, #error, #done.#upper, #current.#upper, #current.#cursor',
+            ExpressionAttributeNames: { '#error': 'error', '#done': 'done', '#current': 'current', '#upper': 'upper', '#cursor': 'cursor' },
+          },
+        },
+      }),
+    );
+    for (const item of (out.Responses?.[tableName] ?? []) as WatermarkView[]) {
+      const table = String(item.pk).slice(watermarkPk('').length);
+      const message = typeof item.error === 'string' ? item.error : item.error?.message;
+      progress.set(table, { error: message || undefined, extractedTo: extractedTo(item) });
+    }
+    // BatchGet may leave keys unprocessed (throttling); ask again for those only.
+    keys = out.UnprocessedKeys?.[tableName]?.Keys ?? [];
+  }
+  return progress;
 }
 
 export function summariseBatches(items: readonly BatchItem[], errors: ReadonlyMap<string, string> = new Map()): TableProgress[] {
@@ -163,21 +229,38 @@ export async function warehouseCounts(warehouse: DatabaseConfig): Promise<Array<
 
 /**
  * Per source table, how long (seconds, on the source's clock) its oldest change not yet extracted
- * has been waiting: rows with last_updated after the newest one extracted. 0 when there is none.
- * This is the freshness SPEC §4 bounds; a table that rarely changes is not "behind" merely because
- * its last extraction is old.
+ * has been waiting: the rows stamped after the key its changes are extracted to (extractedTo; every
+ * row when nothing is), the oldest of them counted from its last_updated. 0 when there is none: this
+ * is the freshness SPEC §4 bounds, and a table that rarely changes is not "behind" merely because
+ * its last pass that extracted something is old.
+ *
+ * Only rows on the clock count: last_updated from year 1 up to the source clock now. A row stamped
+ * in the future, 'infinity', a year after 9999, BC or '-infinity' has no wait to measure (the
+ * detector reports such rows as it extracts them: RowsOffClock), and must not hide the others.
+ * Not counted either: a late arrival (stamped before the last pass's upper bound, committed after
+ * it), until the next pass extracts it; it waits at most one detection interval more.
+ *
+ * Cost: one query, per table an index range scan on (last_updated, id) stopped at its first row.
  */
-export async function sourceWaiting(source: DatabaseConfig, extractedUpTo: ReadonlyMap<string, string | undefined>): Promise<Map<string, number>> {
+export async function sourceWaiting(source: DatabaseConfig, extracted: ReadonlyMap<string, RowKeyRecord | undefined>): Promise<Map<string, number>> {
   const client = await connect(source);
   try {
-    // Table names come from the closed source catalogue; the bounds are bind parameters.
-    const sql = SOURCE_TABLE_NAMES.map(
-      (t, i) =>
-        `SELECT '${t}' AS t, extract(epoch FROM localtimestamp - min(last_updated))::float8 AS waiting FROM ${quoteIdent(t)} WHERE $${i + 1}::timestamp IS NULL OR last_updated > $${i + 1}::timestamp`,
-    ).join(' UNION ALL ');
+    // Table and column names come from the closed source catalogue; the bounds are bind parameters.
+    const sql = SOURCE_TABLE_NAMES.map((t, i) => {
+      const [after, afterId] = [`$${2 * i + 1}::timestamp`, `$${2 * i + 2}::int`];
+      return (
+        `SELECT '${t}' AS t, extract(epoch FROM localtimestamp - min(last_updated))::float8 AS waiting FROM ${quoteIdent(t)} ` +
+        `WHERE (last_updated, ${quoteIdent(SOURCE_TABLES[t].primaryKey)}) > (${after}, ${afterId}) ` +
+        `AND last_updated >= '0001-01-01 00:00:00'::timestamp AND last_updated <= localtimestamp`
+      );
+    }).join(' UNION ALL ');
     const { rows } = await client.query<{ t: string; waiting: number | null }>(
       sql,
-      SOURCE_TABLE_NAMES.map((t) => extractedUpTo.get(t) ?? null),
+      SOURCE_TABLE_NAMES.flatMap((t) => {
+        const key = extracted.get(t);
+        // Nothing extracted yet: every row is waiting.
+        return key ? [key.lastUpdated, key.id] : ['-infinity', 0];
+      }),
     );
     return new Map(rows.map((r) => [r.t, r.waiting === null ? 0 : Math.max(0, r.waiting)]));
   } finally {
@@ -212,15 +295,16 @@ export async function gatherStatus(deps: {
   /** How to read the batch records; by default a fresh scan. */
   readBatches?: (dynamo: DynamoDBDocumentClient, stateTable: string) => Promise<BatchItem[]>;
 }): Promise<StatusSnapshot> {
-  const [items, errors, queues, warehouse] = await Promise.all([
+  const [items, watermarks, queues, warehouse] = await Promise.all([
     (deps.readBatches ?? batchItems)(deps.dynamo, deps.stateTable),
-    watermarkErrors(deps.dynamo, deps.stateTable),
+    watermarkProgress(deps.dynamo, deps.stateTable),
     queueDepths(deps.sqs, deps.queues),
     deps.warehouse ? warehouseCounts(deps.warehouse) : Promise.resolve([]),
   ]);
+  const errors = new Map([...watermarks].flatMap(([table, w]) => (w.error ? [[table, w.error] as const] : [])));
   const summary = summariseBatches(items, errors);
   const waiting = deps.source
-    ? await sourceWaiting(deps.source, new Map(summary.map((t) => [t.table, t.extractedUpTo]))).catch(() => undefined)
+    ? await sourceWaiting(deps.source, new Map([...watermarks].map(([table, w]) => [table, w.extractedTo]))).catch(() => undefined)
     : undefined;
   const tables = summary.map((t) => (waiting ? { ...t, behindSeconds: waiting.get(t.table) ?? 0 } : t));
   return { at: new Date(), tables, queues, warehouse };
