@@ -548,6 +548,24 @@ async function sharedResourcesStack({ resolveVariable }) {
       description: `Change detection of the ${table} table failed (a missing table or column, a changed type, or the source unreachable). The other tables proceed.`,
     });
     Resources[detectId] = detectAlarm;
+    // The detector extracts a row whose last_updated is off the source clock as it is (nothing is
+    // dropped) and counts it: such a value was set by hand or by a broken writer, and may load as a
+    // future version or be quarantined (services/change-detector/src/off-clock.ts).
+    const [offClockId, offClockAlarm] = metricAlarm({
+      id: `${pascal(table)}RowsOffClockAlarm`,
+      metric: 'RowsOffClock',
+      service: 'change-detector',
+      table,
+      stage,
+      description:
+        `The change-detector extracted rows of the ${table} table whose last_updated is off the source clock: 'infinity', ` +
+        'before year 1 (BC, \'-infinity\'), after year 9999, or later than the source clock by more than the look-back. ' +
+        'They are extracted as they are: the transformer quarantines a value it cannot read as a timestamp, and a future date loads as it is. ' +
+        'The change-detector log (error "off the source clock") names table, id and value. Fix the row\'s last_updated in the source, ' +
+        'setting it to the time of the fix (localtimestamp, as a writer does; an older time would fall below the detection window): ' +
+        'the next detection pass extracts the corrected row (docs/operations.md).',
+    });
+    Resources[offClockId] = offClockAlarm;
     const [quarantineId, quarantineAlarm] = metricAlarm({
       id: `${pascal(table)}QuarantinedRowsAlarm`,
       metric: 'QuarantinedRows',

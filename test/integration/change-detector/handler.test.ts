@@ -59,6 +59,27 @@ async function renderedAlarms(): Promise<AlarmProperties[]> {
     .map((r) => r.Properties);
 }
 
+/**
+ * Every source table has exactly one rendered alarm on `metric`, and each watches what the detector
+ * emitted for its table in `emitted` (one EMF line per table): CloudWatch matches an alarm to a
+ * metric on namespace, name and the exact set of dimensions, with their values.
+ */
+async function expectAlarmsWatchEmitted(metric: string, emitted: readonly EmfLine[]): Promise<void> {
+  const byTable = new Map(emitted.map((l) => [l.table, l]));
+  const alarms = (await renderedAlarms()).filter((a) => a.MetricName === metric);
+  expect(alarms.map((a) => a.Dimensions?.find((d) => d.Name === 'table')?.Value).sort()).toEqual([...SOURCE_TABLE_NAMES].sort());
+  for (const alarm of alarms) {
+    const table = alarm.Dimensions?.find((d) => d.Name === 'table')?.Value;
+    const line = byTable.get(table);
+    expect({ table, emitted: line !== undefined }).toEqual({ table, emitted: true });
+    const definition = line?._aws.CloudWatchMetrics[0];
+    expect(definition?.Namespace).toBe(alarm.Namespace);
+    expect(definition?.Metrics).toContainEqual({ Name: alarm.MetricName, Unit: 'Count' });
+    expect(definition?.Dimensions).toEqual([alarm.Dimensions?.map((d) => d.Name)]);
+    for (const d of alarm.Dimensions ?? []) expect({ dimension: d.Name, value: line?.[d.Name] }).toEqual({ dimension: d.Name, value: d.Value });
+  }
+}
+
 beforeAll(async () => {
   h = await DetectorHarness.create('cd_handler');
   await h.insertParents();
@@ -141,20 +162,7 @@ describe('change-detector handlers', () => {
     const response = await handlers.detect({ Records: SOURCE_TABLE_NAMES.map((t) => sqsRecord(detectMessage(t), `m-${t}`)) }, context);
 
     expect(response.batchItemFailures).toEqual([]);
-    const emitted = new Map(emfLines(logLines.slice(from)).filter((l) => l.DetectionPasses === 1).map((l) => [l.table, l]));
-    const alarms = (await renderedAlarms()).filter((a) => a.MetricName === 'DetectionPasses');
-    expect(alarms.map((a) => a.Dimensions?.find((d) => d.Name === 'table')?.Value).sort()).toEqual([...SOURCE_TABLE_NAMES].sort());
-    for (const alarm of alarms) {
-      const table = alarm.Dimensions?.find((d) => d.Name === 'table')?.Value;
-      const line = emitted.get(table);
-      expect({ table, emitted: line !== undefined }).toEqual({ table, emitted: true });
-      const definition = line?._aws.CloudWatchMetrics[0];
-      // CloudWatch matches an alarm to a metric on namespace, name and the exact set of dimensions.
-      expect(definition?.Namespace).toBe(alarm.Namespace);
-      expect(definition?.Metrics).toContainEqual({ Name: alarm.MetricName, Unit: 'Count' });
-      expect(definition?.Dimensions).toEqual([alarm.Dimensions?.map((d) => d.Name)]);
-      for (const d of alarm.Dimensions ?? []) expect({ dimension: d.Name, value: line?.[d.Name] }).toEqual({ dimension: d.Name, value: d.Value });
-    }
+    await expectAlarmsWatchEmitted('DetectionPasses', emfLines(logLines.slice(from)).filter((l) => l.DetectionPasses === 1));
   });
 
   it('detect emits DetectionPasses 1 (EMF) for a pass with rows and for an idle pass, and none for a table whose detection stopped', async () => {
@@ -176,5 +184,31 @@ describe('change-detector handlers', () => {
     expect(stopped).toEqual([expect.objectContaining({ table: 'design', DetectionErrors: 1 })]);
     expect(stopped[0]).not.toHaveProperty('DetectionPasses');
     expect(stopped[0]?._aws.CloudWatchMetrics[0]?.Metrics.map((m) => m.Name)).not.toContain('DetectionPasses');
+  });
+
+  it('every table’s RowsOffClock alarm watches exactly the metric, namespace and dimensions the detector emits when it extracts an off-clock row', async () => {
+    // Repair the table the previous test broke; give every table one row stamped 'infinity'.
+    await h.source.query(`ALTER TABLE design ADD COLUMN file_name varchar NOT NULL DEFAULT 'wooden.json'`);
+    await h.source.query(`
+      UPDATE address SET last_updated = 'infinity' WHERE address_id = 1;
+      UPDATE counterparty SET last_updated = 'infinity' WHERE counterparty_id = 1;
+      UPDATE currency SET last_updated = 'infinity' WHERE currency_id = 1;
+      UPDATE department SET last_updated = 'infinity' WHERE department_id = 1;
+      UPDATE design SET last_updated = 'infinity' WHERE design_id = 1;
+      UPDATE staff SET last_updated = 'infinity' WHERE staff_id = 1;
+      UPDATE sales_order SET last_updated = 'infinity' WHERE sales_order_id = 1;
+      UPDATE payment_type SET last_updated = 'infinity' WHERE payment_type_id = 1;
+      UPDATE "transaction" SET last_updated = 'infinity' WHERE transaction_id = 1;
+      INSERT INTO purchase_order VALUES (1, '2022-11-03 14:20:52.186', 'infinity', 1, 1, 'ABC1234', 10, 2.50, 1, '2022-11-10', '2022-11-08', 1);
+      INSERT INTO payment VALUES (1, '2022-11-03 14:20:52.186', 'infinity', 1, 1, 10.00, 1, 1, true, '2022-11-08', 10000001, 20000001);
+    `);
+    const from = logLines.length;
+
+    const response = await handlers.detect({ Records: SOURCE_TABLE_NAMES.map((t) => sqsRecord(detectMessage(t), `m-off-clock-${t}`)) }, context);
+
+    expect(response.batchItemFailures).toEqual([]);
+    const emitted = emfLines(logLines.slice(from)).filter((l) => 'RowsOffClock' in l);
+    expect(emitted.map((l) => [l.table, l.RowsOffClock]).sort()).toEqual([...SOURCE_TABLE_NAMES].sort().map((t) => [t, 1]));
+    await expectAlarmsWatchEmitted('RowsOffClock', emitted);
   });
 });

@@ -11,6 +11,7 @@ import {
   SERVICE_NAMES,
   asyncInvocationsKeepFailures,
   bucketsPrivateAndEncrypted,
+  countAlarmsPerTable,
   dataBucketsRequireTls,
   dlqsAlarmToEmail,
   freshnessAlarmsPerTable,
@@ -134,6 +135,7 @@ const EXPECTED_STATE: Record<string, { actions: string[]; keys: string[] }> = {
 };
 /** SPEC §4: a change in the warehouse within 30 minutes; a stuck table must alarm well inside that. */
 const FRESHNESS_WINDOW_SECONDS = 15 * 60;
+const offClockAlarms = (t: Templates) => countAlarmsPerTable(t, 'RowsOffClock', 'change-detector', topology.sourceTables, ALARM_EMAIL, 300);
 const queueNamed = (name: string) => (_: string, r: CfnResource) => r.Type === 'AWS::SQS::Queue' && r.Properties?.QueueName === name;
 
 describe('the packaged CloudFormation of every service', () => {
@@ -193,6 +195,10 @@ describe('the packaged CloudFormation of every service', () => {
   it('alarms on DetectionErrors and QuarantinedRows for every source table', () => {
     expect(metricAlarmsPerTable(templates, 'DetectionErrors', topology.sourceTables)).toEqual([]);
     expect(metricAlarmsPerTable(templates, 'QuarantinedRows', topology.sourceTables)).toEqual([]);
+  });
+
+  it('alarms on RowsOffClock of every source table: Sum above 0 over 5 minutes, no data not breaching, by email', () => {
+    expect(countAlarmsPerTable(templates, 'RowsOffClock', 'change-detector', topology.sourceTables, ALARM_EMAIL, 300)).toEqual([]);
   });
 
   it('keeps the scheduler\'s failures: a retry policy and a DLQ on its EventBridge target, an on-failure destination on the function', () => {
@@ -323,6 +329,13 @@ describe('the template rules', () => {
     ['a freshness alarm without the service dimension', (t) => (props(t, 'resources', withId('DesignFreshnessAlarm')).Dimensions = [{ Name: 'table', Value: 'design' }]), (t) => freshnessAlarmsPerTable(t, topology.sourceTables, ALARM_EMAIL, FRESHNESS_WINDOW_SECONDS)],
     ['a freshness alarm firing on passes instead of their absence', (t) => (props(t, 'resources', withId('AddressFreshnessAlarm')).ComparisonOperator = 'GreaterThanThreshold'), (t) => freshnessAlarmsPerTable(t, topology.sourceTables, ALARM_EMAIL, FRESHNESS_WINDOW_SECONDS)],
     ['a freshness alarm without actions', (t) => delete props(t, 'resources', withId('TransactionFreshnessAlarm')).AlarmActions, (t) => freshnessAlarmsPerTable(t, topology.sourceTables, ALARM_EMAIL, FRESHNESS_WINDOW_SECONDS)],
+    // RowsOffClock alarms.
+    ['a table without a RowsOffClock alarm', (t) => delete t.resources.Resources.SalesOrderRowsOffClockAlarm, offClockAlarms],
+    ['a RowsOffClock alarm on the transformer\'s dimensions', (t) => ((props(t, 'resources', withId('PaymentRowsOffClockAlarm')).Dimensions as Array<{ Value: string }>)[0]!.Value = 'transformer'), offClockAlarms],
+    ['a RowsOffClock alarm on the Average', (t) => (props(t, 'resources', withId('CurrencyRowsOffClockAlarm')).Statistic = 'Average'), offClockAlarms],
+    ['a RowsOffClock alarm over an hour', (t) => (props(t, 'resources', withId('StaffRowsOffClockAlarm')).Period = 3600), offClockAlarms],
+    ['a RowsOffClock alarm breaching on no data', (t) => (props(t, 'resources', withId('DesignRowsOffClockAlarm')).TreatMissingData = 'breaching'), offClockAlarms],
+    ['a RowsOffClock alarm without actions', (t) => delete props(t, 'resources', withId('AddressRowsOffClockAlarm')).AlarmActions, offClockAlarms],
     // S3 scope.
     ['a transform role writing every processed table', (t) => {
       const write = statement(t, 'transformer', 'TransformPaymentRole', 'WriteProcessedObjects');

@@ -456,6 +456,33 @@ export function freshnessAlarmsPerTable(templates: Templates, tables: readonly s
 }
 
 /**
+ * An alarm per source table on a `TotesEtl` count `metric` of `service`, with exactly the dimensions
+ * service=<service> and table=<table> (what Powertools emits), firing as soon as its Sum over one
+ * period of `periodSeconds` is above zero, missing data not breaching (no such rows: nothing is
+ * emitted), emailing `email`.
+ */
+export function countAlarmsPerTable(templates: Templates, metric: string, service: string, tables: readonly string[], email: string, periodSeconds: number): string[] {
+  const problems: string[] = [];
+  const alarms = resourcesOfType(templates, 'AWS::CloudWatch::Alarm').filter((a) => a.props.Namespace === 'TotesEtl' && a.props.MetricName === metric);
+  for (const table of tables) {
+    const watching = alarms.filter((a) => hasExactDimensions(a.props, { service, table }));
+    if (watching.length === 0) {
+      problems.push(`no ${metric} alarm with dimensions service=${service}, table=${table}`);
+      continue;
+    }
+    for (const a of watching) {
+      const p = a.props;
+      const where = `${a.service}/${a.id} (${table})`;
+      if (p.Statistic !== 'Sum' || !firesAboveZero(p)) problems.push(`${where} does not fire on a Sum above 0`);
+      if (p.Period !== periodSeconds || (p.DatapointsToAlarm ?? p.EvaluationPeriods) !== 1) problems.push(`${where} does not fire on one period of ${periodSeconds} s`);
+      if (p.TreatMissingData !== 'notBreaching') problems.push(`${where} treats missing data as ${String(p.TreatMissingData ?? 'missing')}, not as not breaching`);
+      if (!notifiesEmail(templates, a, email)) problems.push(`${where} does not notify an SNS topic emailing ${email}`);
+    }
+  }
+  return problems;
+}
+
+/**
  * Every function invoked asynchronously by an EventBridge rule keeps its failures: the rule target
  * has a retry policy and a dead-letter queue that the queue's policy lets this rule (events.amazonaws.com,
  * aws:SourceArn) send to, and the function has an on-failure destination its own role may send to.
