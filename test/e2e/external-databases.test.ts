@@ -1,9 +1,5 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
-import { applySourceSchema, seedSource } from '../../local/src/data';
-import { createTestDatabase, type TestDatabase } from '../helpers/stack';
+import { createExternalDatabases, type ExternalDatabases } from '../helpers/external';
 import { summaryCounts, totes } from '../helpers/cli';
 
 /**
@@ -11,8 +7,9 @@ import { summaryCounts, totes } from '../helpers/cli';
  * migrates and loads the warehouse, and never writes to the source (no schema, no seed, no rows).
  */
 describe('totes with external databases', () => {
-  let source: TestDatabase;
-  let warehouse: TestDatabase;
+  let external: ExternalDatabases;
+  let source: ExternalDatabases['source'];
+  let warehouse: ExternalDatabases['warehouse'];
   let stateDir: string;
 
   const fingerprint = async (url: string) => {
@@ -31,28 +28,17 @@ describe('totes with external databases', () => {
   };
 
   beforeAll(async () => {
-    source = await createTestDatabase('external_source');
-    warehouse = await createTestDatabase('external_warehouse');
-    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'totes-external-'));
-    const c = new pg.Client({ connectionString: source.url });
-    await c.connect();
-    try {
-      await applySourceSchema(c);
-    } finally {
-      await c.end();
-    }
-    await seedSource({ url: source.url, scale: 0.02, seed: 7 });
+    external = await createExternalDatabases('external', { scale: 0.02, seed: 7 });
+    ({ source, warehouse, stateDir } = external);
   });
   afterAll(async () => {
-    fs.rmSync(stateDir, { recursive: true, force: true });
-    await source.drop();
-    await warehouse.drop();
+    await external.dispose();
   });
 
   it('loads the external warehouse from the external source and leaves the source exactly as it was', async () => {
     const before = await fingerprint(source.url);
     // The test cluster has no TLS certificate: an external URL gets TLS unless it says sslmode=disable.
-    const run = totes(['run', '--once', '--state-dir', stateDir, '--source-url', `${source.url}?sslmode=disable`, '--warehouse-url', `${warehouse.url}?sslmode=disable`]);
+    const run = totes(['run', '--once', ...external.options]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('Using the source database given by URL (read only).');

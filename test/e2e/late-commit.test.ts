@@ -1,9 +1,5 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
-import { applySourceSchema, seedSource } from '../../local/src/data';
-import { createTestDatabase, type TestDatabase } from '../helpers/stack';
+import { createExternalDatabases, type ExternalDatabases } from '../helpers/external';
 import { totes } from '../helpers/cli';
 
 /**
@@ -14,16 +10,16 @@ import { totes } from '../helpers/cli';
  * their last_updated say.
  */
 describe('a late commit over a newer version', () => {
-  let source: TestDatabase;
-  let warehouse: TestDatabase;
-  let stateDir: string;
+  let external: ExternalDatabases;
+  let source: ExternalDatabases['source'];
+  let warehouse: ExternalDatabases['warehouse'];
 
   const client = async (url: string) => {
     const c = new pg.Client({ connectionString: url });
     await c.connect();
     return c;
   };
-  const run = () => totes(['run', '--once', '--state-dir', stateDir, '--source-url', `${source.url}?sslmode=disable`, '--warehouse-url', `${warehouse.url}?sslmode=disable`]);
+  const run = () => totes(['run', '--once', ...external.options]);
   const query = async (url: string, text: string) => {
     const c = await client(url);
     try {
@@ -34,21 +30,11 @@ describe('a late commit over a newer version', () => {
   };
 
   beforeAll(async () => {
-    source = await createTestDatabase('late_source');
-    warehouse = await createTestDatabase('late_warehouse');
-    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'totes-late-'));
-    const c = await client(source.url);
-    try {
-      await applySourceSchema(c);
-    } finally {
-      await c.end();
-    }
-    await seedSource({ url: source.url, scale: 0.01, seed: 11 });
+    external = await createExternalDatabases('late', { scale: 0.01, seed: 11 });
+    ({ source, warehouse } = external);
   });
   afterAll(async () => {
-    fs.rmSync(stateDir, { recursive: true, force: true });
-    await source.drop();
-    await warehouse.drop();
+    await external.dispose();
   });
 
   it('ends with the late writer\'s rows in dim_design, dim_staff and fact_payment_current', async () => {
