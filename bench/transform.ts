@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type { BatchExtractedV1 } from '@totes/events';
+import type { BatchExtractedV2 } from '@totes/events';
 import type { ObjectStore } from '@totes/shared/aws/objects';
 import { functionSpec } from '@totes/shared/topology';
 import { transformBatch, type TransformDependencies } from '../services/transformer/src/transform-batch';
@@ -113,7 +113,7 @@ export function salesOrderRows(firstId: number, count: number, seed = firstId): 
   return lines;
 }
 
-export function rawSalesOrderBatch(firstId: number, count: number): { body: Uint8Array; message: BatchExtractedV1 } {
+export function rawSalesOrderBatch(firstId: number, count: number): { body: Uint8Array; message: BatchExtractedV2 } {
   const lines = salesOrderRows(firstId, count);
   const body = new Uint8Array(gzipSync(`${lines.join('\n')}\n`, { level: 6 }));
   const last = JSON.parse(lines[lines.length - 1] as string) as { sales_order_id: number; last_updated: string };
@@ -122,13 +122,14 @@ export function rawSalesOrderBatch(firstId: number, count: number): { body: Uint
     body,
     message: {
       type: 'batch-extracted',
-      version: 1,
+      version: 2,
       batchId,
       table: 'sales_order',
-      object: { bucket: 'bench-ingestion', key: `raw/sales_order/${batchId}.jsonl.gz`, format: 'jsonl.gz', bytes: body.byteLength, rows: count },
+      object: { bucket: 'bench-ingestion', key: `raw/sales_order/${batchId}.jsonl.gz`, format: 'jsonl.gz', layout: 'objects', bytes: body.byteLength, rows: count },
       range: { from: null, to: { lastUpdated: last.last_updated, id: last.sales_order_id } },
       extraColumns: [],
       lateRows: 0,
+      observedAt: '2024-11-15T14:40:00.000000',
       extractedAt: '2024-11-15T14:40:01.250Z',
     },
   };
@@ -160,7 +161,7 @@ function benchDependencies(raw: Uint8Array): TransformDependencies & { written: 
 
 /** Child-process mode: transform the one batch in `file` and print peak RSS as JSON. */
 async function measurePeakInThisProcess(file: string): Promise<void> {
-  const { body, message } = JSON.parse(fs.readFileSync(file, 'utf8')) as { body: string; message: BatchExtractedV1 };
+  const { body, message } = JSON.parse(fs.readFileSync(file, 'utf8')) as { body: string; message: BatchExtractedV2 };
   const raw = new Uint8Array(Buffer.from(body, 'base64'));
   const deps = benchDependencies(raw);
   const baseline = process.memoryUsage().rss;
