@@ -73,7 +73,7 @@ export function rawLayoutOf(message: AnyBatchExtracted): RawLayout {
 }
 
 /** "sales_order.20241115t144000123456.p0001": the pass id is the pass's upper bound, compacted. */
-const BATCH_ID_PASS = /^[a-z_]+\.(\d{4})(\d{2})(\d{2})t(\d{2})(\d{2})(\d{2})(\d{6})\.p\d{4}$/;
+const BATCH_ID_PASS = /^[a-z_]+\.(\d{4})(\d{2})(\d{2})t(\d{2})(\d{2})(\d{2})(\d{6})\.p\d{4,}$/;
 
 /** When a batch's rows were observed (see `observedAt`): the message's field, or its batch id's pass. */
 export function observedAtOf(message: { readonly batchId: string; readonly observedAt?: string | undefined }): string {

@@ -88,6 +88,8 @@ describe('message contracts', () => {
       expect(message.observedAt).toBeUndefined();
       expect(observedAtOf(message)).toBe('2025-01-02T03:04:05.000006');
       expect(observedAtOf(parseMessage('batch-extracted', { ...example('batch-extracted', 1), batchId: 'design.20241231t235959999999.p0001' }))).toBe('2024-12-31T23:59:59.999999');
+      // Page 10,000 and beyond (batchIdFor pads to four digits, no more).
+      expect(observedAtOf(parseMessage('batch-extracted', { ...older, batchId: 'sales_order.20250102t030405000006.p10000' }))).toBe('2025-01-02T03:04:05.000006');
     });
 
     it('fails the message, naming the batch, when neither says it', () => {

@@ -69,16 +69,37 @@ describe('warehouse migrations', () => {
       await order(1, '2022-11-03', '09:00', 10);
       await order(1, '2022-11-04', '10:00', 11);
       await order(2, '2022-11-03', '12:00', 20);
+      // A version stamped in the future (a broken writer): it must not outrank what comes later.
+      await c.query(`INSERT INTO dim_date (date_id, year, month, day, day_of_week, day_name, month_name, quarter) VALUES ('2030-01-01', 2030, 1, 1, 2, 'Tuesday', 'January', 1)`);
+      await order(3, '2022-11-03', '12:00', 30);
+      await order(3, '2030-01-01', '00:00', 31);
+      await c.query(`INSERT INTO pipeline.dimension_version (dimension, key, version) VALUES ('dim_design', '1', '2030-01-01'), ('dim_staff', '1', '2022-11-03')`);
       const before = (await c.query('SELECT sales_order_id, units_sold FROM fact_sales_order_current ORDER BY 1')).rows;
       expect(before).toEqual([
         { sales_order_id: 1, units_sold: 11 },
         { sales_order_id: 2, units_sold: 20 },
+        { sales_order_id: 3, units_sold: 31 },
       ]);
       expect((await migrateWarehouse(c)).applied).toEqual(['0005-current-fact-by-observation']);
       expect((await c.query('SELECT sales_order_id, units_sold FROM fact_sales_order_current ORDER BY 1')).rows).toEqual(before);
-      expect((await c.query('SELECT sales_order_id, observed::text FROM pipeline.fact_sales_order_current_version ORDER BY 1')).rows).toEqual([
-        { sales_order_id: 1, observed: '2022-11-04 10:00:00' },
-        { sales_order_id: 2, observed: '2022-11-03 12:00:00' },
+      // Pointers for the orders with more than one version; the future stamp capped at now.
+      expect(
+        (await c.query(`SELECT sales_order_id, observed::text, observed <= localtimestamp AS not_future FROM pipeline.fact_sales_order_current_version ORDER BY 1`)).rows,
+      ).toEqual([
+        { sales_order_id: 1, observed: '2022-11-04 10:00:00', not_future: true },
+        { sales_order_id: 3, observed: expect.any(String), not_future: true },
+      ]);
+      expect((await c.query(`SELECT key, version::text, version <= localtimestamp AS not_future FROM pipeline.dimension_version ORDER BY dimension`)).rows).toEqual([
+        { key: '1', version: expect.any(String), not_future: true },
+        { key: '1', version: '2022-11-03 00:00:00', not_future: true },
+      ]);
+      // Order 2 (one version, no pointer) gains a version the way a loader of the previous release
+      // would append it (no pointer, no range): the view still shows one current row per order.
+      await order(2, '2022-11-04', '09:00', 21);
+      expect((await c.query('SELECT sales_order_id, units_sold FROM fact_sales_order_current ORDER BY 1')).rows).toEqual([
+        { sales_order_id: 1, units_sold: 11 },
+        { sales_order_id: 2, units_sold: 21 },
+        { sales_order_id: 3, units_sold: 31 },
       ]);
     } finally {
       await c.end();

@@ -278,34 +278,37 @@ SELECT '${table.name}', min(${id}), max(${id}), min(${q(VERSION_COLUMN)}), $1::t
 
 /**
  * Point each staged order's or payment's current version (migration 0005) at the version observed
- * last, of those staged and the one it had: its pointer's, or, for an id that has none (loaded as
- * a first version), its one version, stamped with its first-version range's stamp. Each candidate
- * is stamped with `_version` (a file written before facts carried one: its last_updated); ties,
- * only possible between versions stamped by last_updated, break on last_updated. Applied where the
- * id has no pointer yet or its pointer's stamp is older, so a late or replayed file moves nothing.
- * Row count = pointers set or moved.
+ * last, of those staged and the ones it had: its pointer's, or, for an id that has none, its
+ * versions in the table (normally one, loaded as a first version: stamped with its first-version
+ * range's stamp; versions loaded before migration 0005, or during the upgrade by a loader of the
+ * previous release, lie in no range: stamped with their last_updated, as they were ordered then).
+ * A staged version is stamped with `_version` (a file written before facts carried one: its
+ * last_updated). A last_updated used as a stamp is capped at now, so a future value cannot outrank
+ * every observation to come. Ties, only possible between versions stamped by last_updated, break
+ * on last_updated. Applied where the id has no pointer yet or its pointer's stamp is older, so a
+ * late or replayed file moves nothing. Row count = pointers set or moved.
  */
 export function advanceCurrentVersionSql(table: FactTable): string {
   const id = q(table.naturalKey);
   const stage = stagingTable(table.name);
   const pointer = currentVersionTable(table.name);
   const fact = q(table.name);
+  const lastUpdatedStamp = (alias: string) => `least(${alias}.last_updated_date + ${alias}.last_updated_time, localtimestamp)`;
   return `INSERT INTO ${pointer} AS c (${id}, last_updated_date, last_updated_time, observed)
 SELECT DISTINCT ON (v.${id}) v.${id}, v.last_updated_date, v.last_updated_time, v.observed
 FROM (
-  SELECT s.${id}, s.last_updated_date, s.last_updated_time, coalesce(s.${q(VERSION_COLUMN)}, s.last_updated_date + s.last_updated_time) AS observed
+  SELECT s.${id}, s.last_updated_date, s.last_updated_time, coalesce(s.${q(VERSION_COLUMN)}, ${lastUpdatedStamp('s')}) AS observed
   FROM ${stage} s
   UNION ALL
-  SELECT f.${id}, f.last_updated_date, f.last_updated_time, r.observed
+  SELECT f.${id}, f.last_updated_date, f.last_updated_time, CASE WHEN r.id_max >= f.${id} THEN r.observed ELSE ${lastUpdatedStamp('f')} END
   FROM (SELECT DISTINCT ${id} FROM ${stage}) AS s
   JOIN ${fact} f ON f.${id} = s.${id}
-  -- The range that holds the id: the one starting at or before it (ranges never overlap).
-  CROSS JOIN LATERAL (
+  -- The range that may hold the id: the one starting at or before it (ranges never overlap).
+  LEFT JOIN LATERAL (
     SELECT r.observed, r.id_max FROM ${FIRST_VERSION_RANGE_TABLE} r
     WHERE r.fact = '${table.name}' AND r.id_min <= f.${id} ORDER BY r.id_min DESC LIMIT 1
-  ) AS r
-  WHERE r.id_max >= f.${id}
-    AND NOT EXISTS (SELECT 1 FROM ${pointer} p WHERE p.${id} = f.${id})
+  ) AS r ON true
+  WHERE NOT EXISTS (SELECT 1 FROM ${pointer} p WHERE p.${id} = f.${id})
     AND NOT EXISTS (SELECT 1 FROM ${stage} x WHERE x.${id} = f.${id} AND x.last_updated_date = f.last_updated_date AND x.last_updated_time = f.last_updated_time)
 ) AS v
 ORDER BY v.${id}, v.observed DESC, v.last_updated_date DESC, v.last_updated_time DESC

@@ -351,4 +351,32 @@ describe('warehouse-loader: loading processed files', () => {
       expect((await c.query(`SELECT count(*)::int AS n FROM fact_payment`)).rows).toEqual([{ n: 5 }]);
     });
   });
+  it('settles on the version observed last when a loader of the previous release appended a version during the upgrade', async () => {
+    const db = await newDatabase();
+    const pay = (time: string, amount: string, observed?: string) => ({
+      ...payments[2]!,
+      payment_id: 20,
+      last_updated_date: '2024-11-15',
+      last_updated_time: time,
+      payment_amount: amount,
+      ...(observed ? { _version: observed } : {}),
+    });
+    await loadAll(db, [await harness.file('fact_payment', [pay('10:00:00', '1.00', '2024-11-15 10:00:30')])]);
+    // The previous release's loader appends with no pointer and no range.
+    await withClient(db, (c) =>
+      c.query(
+        `INSERT INTO fact_payment (payment_id, created_date, created_time, last_updated_date, last_updated_time, transaction_id, counterparty_id,
+           payment_amount, currency_id, payment_type_id, paid, payment_date)
+         SELECT payment_id, created_date, created_time, last_updated_date, '10:03:00', transaction_id, counterparty_id, 2.00, currency_id, payment_type_id, paid, payment_date
+         FROM fact_payment WHERE payment_id = 20`,
+      ),
+    );
+    const current = () => withClient(db, async (c) => (await c.query(`SELECT payment_amount::text AS amount FROM fact_payment_current WHERE payment_id = 20`)).rows);
+    expect(await current()).toEqual([{ amount: '2.00' }]);
+    // A late commit observed after both; then an older release's file of an earlier version.
+    await loadAll(db, [await harness.file('fact_payment', [pay('09:59:00', '3.00', '2024-11-15 10:05:30')])]);
+    expect(await current()).toEqual([{ amount: '3.00' }]);
+    await loadAll(db, [await harness.file('fact_payment', [pay('09:58:00', '0.50')])]);
+    expect(await current()).toEqual([{ amount: '3.00' }]);
+  });
 });
