@@ -42,9 +42,12 @@ import { addMicros, addSeconds, canonicalTimestamp, maxTimestamp, toMicros } fro
  *
  * A page's range (from, to] is checked against the batch-extracted contract before step (1), so a
  * batch that could not be announced is never recorded (recovery would re-send it, and fail, on
- * every attempt: the table would be stuck). The reader keys rows whose last_updated the contract
- * cannot write (infinity, BC, after 9999) so that this holds (change-reader.ts, "off-range"); rows
- * whose last_updated is off the source clock are extracted as they are and reported (off-clock.ts).
+ * every attempt: the table would be stuck). A detector before this check could record one; recovery
+ * discards such a record, whose message was therefore never sent, and the page is read again under
+ * the same batch id (discardUnannounceable): the one case where a recorded batch is replaced. The
+ * reader keys rows whose last_updated the contract cannot write (infinity, BC, after 9999) so that
+ * this holds (change-reader.ts, "off-range"); rows whose last_updated is off the source clock are
+ * extracted as they are and reported (off-clock.ts).
  */
 /** The row layout the detector writes (batch-extracted v2 `object.layout`). */
 export const RAW_LAYOUT = 'arrays' as const;
@@ -101,6 +104,20 @@ export function batchMessage(record: BatchRecord): BatchExtractedV2 {
   };
 }
 
+/**
+ * Why no batch-extracted message can be built from `record` (the contract's complaint), or
+ * undefined when one can. Only a ContractError is such a reason; anything else is a fault.
+ */
+export function messageProblem(record: BatchRecord): string | undefined {
+  try {
+    serializeMessage('batch-extracted', batchMessage(record));
+    return undefined;
+  } catch (err) {
+    if (err instanceof ContractError) return err.message;
+    throw err;
+  }
+}
+
 export class DetectionPass {
   private readonly table: SourceTableName;
   private readonly ports: DetectionPorts;
@@ -138,6 +155,11 @@ export class DetectionPass {
   /**
    * Before reading anything: pages of the pass in progress that were already recorded (a crash
    * after step 2 or 3) are re-sent and the cursor moved over them, never re-read.
+   *
+   * Except a recorded page no batch-extracted message can be built from (a detector before the
+   * range check recorded a page ending at last_updated 'infinity', BC or after 9999): re-sending it
+   * would fail on every attempt and wedge the table, so its record is discarded and the page is
+   * read again from the cursor (discardUnannounceable).
    */
   async recoverRecordedPages(): Promise<void> {
     for (;;) {
@@ -146,11 +168,76 @@ export class DetectionPass {
       const batchId = batchIdFor(this.table, current.passId, current.page + 1);
       const record = await this.ports.batches.get(batchId);
       if (!record) return;
+      const problem = messageProblem(record);
+      if (problem !== undefined) {
+        // Then the loop looks again: normally nothing is recorded after the cursor any more.
+        await this.discardUnannounceable(current, record, problem);
+        continue;
+      }
       const ambiguousKey = await this.findPageAmbiguousObject(record);
       await this.send([record]);
       await this.advance(current, [{ record, ambiguousKey }]);
       this.ports.log.info('recovered a recorded batch', { table: this.table, batchId, rows: record.rows });
     }
+  }
+
+  /**
+   * A recorded page whose message cannot be built (`reason`: the contract's complaint) was never
+   * announced: every detector has built a record's message from the record alone and validated it
+   * before sending it (serializeMessage), and the contract has never become stricter about what a
+   * record holds (version 2 only added what the record implies and optional fields). So
+   * nothing downstream has the batch, and dropping its record loses nothing: the page is read
+   * again from the cursor, with the keyset that keys such rows validly, and recorded afresh under
+   * the same batch id (batchIdFor(table, pass, page)). The old raw object stays, an orphan no
+   * record or message names.
+   *
+   * Later pages of the pass cannot have been announced either (messages are sent in page order, and
+   * this one never was), and a detector before the range check could not even have recorded one:
+   * reading after a key like 'infinity' failed. Any that exist are discarded too (their pages will
+   * be cut differently by the re-read, and one left behind would make the re-read's record of that
+   * page conflict), last page first, so that after a crash in here the recorded pages after the
+   * cursor are still an unbroken run starting at this one, and the next attempt does the same.
+   *
+   * Every delete is conditional (still `extracted`, still this raw key). A record found changed
+   * was re-recorded by another detection (recovery then looks at it afresh) or deleted already;
+   * one that moved on downstream contradicts the above, and the detection stops naming it.
+   */
+  private async discardUnannounceable(current: PassInProgress, record: BatchRecord, reason: string): Promise<void> {
+    const later: BatchRecord[] = [];
+    for (let page = current.page + 2; ; page++) {
+      const next = await this.ports.batches.get(batchIdFor(this.table, current.passId, page));
+      if (!next) break;
+      later.push(next);
+    }
+    for (const next of later.reverse()) {
+      const result = await this.ports.batches.discardUnannounced(next.batchId, next.rawKey);
+      if (!result.discarded) {
+        if (!result.current) continue; // gone already
+        throw new StateConflictError(
+          `The batch ${next.batchId} of ${this.table} follows the batch ${record.batchId}, which no message can announce, but it changed while it was being discarded (now ${result.current.state}, ${result.current.rawKey}); this detection stops.`,
+        );
+      }
+      this.ports.log.warn('a recorded batch after one that cannot be announced is discarded; its rows are read again', {
+        table: this.table,
+        batchId: next.batchId,
+        reason: `it follows the batch ${record.batchId}, whose message cannot be built`,
+        orphanKey: next.rawKey,
+      });
+    }
+    const result = await this.ports.batches.discardUnannounced(record.batchId, record.rawKey);
+    if (result.discarded) {
+      this.ports.log.warn('a recorded batch that no message can announce is discarded; its page is read again', {
+        table: this.table,
+        batchId: record.batchId,
+        reason,
+        orphanKey: record.rawKey,
+      });
+      return;
+    }
+    if (!result.current || result.current.rawKey !== record.rawKey) return;
+    throw new StateConflictError(
+      `The batch ${record.batchId} of ${this.table} cannot be announced (${reason}), yet it is ${result.current.state}, so something processed it; it is not discarded and detection of ${this.table} cannot go on past it: it needs a person.`,
+    );
   }
 
   /**

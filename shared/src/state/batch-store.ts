@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SourceTableName } from '../source/tables';
 import type { WarehouseTableName } from '../warehouse/tables';
 import { isConditionFailure } from './conditions';
@@ -54,6 +54,9 @@ export type NewBatch = Omit<BatchRecord, 'state' | 'loads' | 'transformedAt' | '
 
 export const batchPk = (batchId: string) => `batch#${batchId}`;
 
+/** What discardUnannounced did: deleted the record, or found it changed (re-read: absent, or its current state). */
+export type DiscardResult = { readonly discarded: true } | { readonly discarded: false; readonly current: BatchRecord | undefined };
+
 export interface BatchStore {
   /** Record a new batch; if it is already recorded (a retry), return the recorded one unchanged. */
   recordExtracted(batch: NewBatch): Promise<{ record: BatchRecord; created: boolean }>;
@@ -62,6 +65,13 @@ export interface BatchStore {
   recordTransformed(batchId: string, result: { files: number; quarantinedRows: number; outputs: Partial<Record<WarehouseTableName, number>> }): Promise<boolean>;
   /** Count one loaded file once; the batch becomes `loaded` when all its files are. */
   recordLoaded(batchId: string, targetTable: WarehouseTableName, counts: LoadCounts, filesInBatch: number): Promise<BatchRecord | undefined>;
+  /**
+   * Delete the record of a batch whose message was never sent (the change-detector's recovery, for
+   * a record no message can be built from), so that its page can be read and recorded again under
+   * the same batch id. Only while it is still `extracted` with this raw key: a record that moved on
+   * or was replaced is left alone and returned as it now is.
+   */
+  discardUnannounced(batchId: string, rawKey: string): Promise<DiscardResult>;
 }
 
 
@@ -168,5 +178,24 @@ export class DynamoBatchStore implements BatchStore {
       return this.get(batchId);
     }
     return record;
+  }
+
+  async discardUnannounced(batchId: string, rawKey: string): Promise<DiscardResult> {
+    try {
+      await this.dynamo.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: batchPk(batchId) },
+          // Never a batch the transformer has seen, nor one another detection recorded afresh.
+          ConditionExpression: 'attribute_exists(pk) AND #state = :extracted AND rawKey = :rawKey',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':extracted': 'extracted', ':rawKey': rawKey },
+        }),
+      );
+      return { discarded: true };
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      return { discarded: false, current: await this.get(batchId) };
+    }
   }
 }
