@@ -33,6 +33,23 @@ afterAll(async () => {
   await h?.close();
 });
 
+/** The real reader, with each page read through `readPage` (which gets the real pass). */
+function withReadPage(real: SourceReader, readPage: (pass: SourcePass, filter: Parameters<SourcePass['readPage']>[0]) => ReturnType<SourcePass['readPage']>): SourceReader {
+  return {
+    open: async (table: SourceTableName, options) => {
+      const pass = await real.open(table, options);
+      return {
+        table: pass.table,
+        snapshot: pass.snapshot,
+        extraColumns: pass.extraColumns,
+        columns: pass.columns,
+        close: () => pass.close(),
+        readPage: (filter) => readPage(pass, filter),
+      } satisfies SourcePass;
+    },
+  };
+}
+
 type Line = Record<string, unknown>;
 const parse = (lines: readonly string[]) => lines.map((l) => JSON.parse(l) as Line);
 const byId = (key: string) => (a: Line, b: Line) => Number(a[key]) - Number(b[key]);
@@ -171,22 +188,10 @@ describe('change-detector: last_updated values the contract cannot carry, or off
     const recordsBefore = (await h.batchRecords('payment')).length;
     const real = h.ports().source;
     // A reader that reports a key no message can carry (the real one never does).
-    const badKeys: SourceReader = {
-      open: async (table: SourceTableName, options) => {
-        const pass = await real.open(table, options);
-        return {
-          table: pass.table,
-          snapshot: pass.snapshot,
-          extraColumns: pass.extraColumns,
-          columns: pass.columns,
-          close: () => pass.close(),
-          readPage: async (filter) => {
-            const page = await pass.readPage(filter);
-            return page.last ? { ...page, last: { ...page.last, lastUpdated: 'infinity' } } : page;
-          },
-        } satisfies SourcePass;
-      },
-    };
+    const badKeys = withReadPage(real, async (pass, filter) => {
+      const page = await pass.readPage(filter);
+      return page.last ? { ...page, last: { ...page.last, lastUpdated: 'infinity' } } : page;
+    });
 
     const refused = await h.detect('payment', { source: badKeys }).catch((err: unknown) => err);
     const retried = await h.detect('payment');
@@ -203,19 +208,7 @@ describe('change-detector: last_updated values the contract cannot carry, or off
     const real = h.ports().source;
     let reads = 0;
     const failingSecondRead: Partial<DetectionPorts> = {
-      source: {
-        open: async (table, options) => {
-          const pass = await real.open(table, options);
-          return {
-            table: pass.table,
-            snapshot: pass.snapshot,
-            extraColumns: pass.extraColumns,
-            columns: pass.columns,
-            close: () => pass.close(),
-            readPage: (filter) => (++reads === 2 ? Promise.reject(new InjectedCrash('the second read')) : pass.readPage(filter)),
-          };
-        },
-      },
+      source: withReadPage(real, (pass, filter) => (++reads === 2 ? Promise.reject(new InjectedCrash('the second read')) : pass.readPage(filter))),
     };
 
     const failed = await h.detect('payment', failingSecondRead, { pageSize: 2 }).catch((err: unknown) => err);
