@@ -45,30 +45,6 @@ const STATE_ACCESS = {
   load: { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], keys: ['batch#*'] },
 };
 /**
- * The warehouse tables each source table's batches feed: TARGETS in services/transformer/src/rules.ts,
- * which this file cannot import (TypeScript; osls loads this file in plain Node). The packaged-template
- * test compares each transform role against TARGETS itself, so the two cannot drift apart unnoticed.
- */
-const TRANSFORM_TARGETS = {
-  address: ['dim_location', 'dim_counterparty'],
-  counterparty: ['dim_counterparty'],
-  currency: ['dim_currency'],
-  department: ['dim_staff'],
-  design: ['dim_design'],
-  staff: ['dim_staff'],
-  sales_order: ['dim_date', 'fact_sales_order'],
-  purchase_order: ['dim_date', 'fact_purchase_order'],
-  payment_type: ['dim_payment_type'],
-  transaction: ['dim_transaction'],
-  payment: ['dim_date', 'fact_payment'],
-};
-{
-  const known = Object.keys(TRANSFORM_TARGETS).sort().join();
-  if (known !== [...topology.sourceTables].sort().join()) {
-    throw new Error('services/resources/topology.cjs TRANSFORM_TARGETS must name exactly the source tables of infra/topology.json');
-  }
-}
-/**
  * The scheduler is invoked asynchronously (EventBridge → Lambda), so no queue and no DLQ stand
  * behind it. Two things can fail, each caught here and sent to the DLQ `<app>-<stage>-schedule-dlq`:
  *   - EventBridge cannot hand the event to Lambda (the function or its permission is gone, Lambda
@@ -134,8 +110,8 @@ function accessOf(fn, queue) {
       };
     case 'transform': {
       const table = queue.sourceTable;
-      const targets = TRANSFORM_TARGETS[table];
-      if (!targets) throw new Error(`services/resources/topology.cjs has no transform targets for the ${table} table`);
+      const targets = topology.transformTargets[table];
+      if (!targets) throw new Error(`infra/topology.json has no transformTargets for the ${table} table`);
       const processed = targets.map((t) => `processed/${t}/`);
       return {
         consumes: queue,

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import raw from '../../infra/topology.json';
+import { SOURCE_TABLE_NAMES, type SourceTableName } from './source/tables';
+import { WAREHOUSE_TABLE_NAMES, type WarehouseTableName } from './warehouse/tables';
 
 /**
  * The pipeline's resources as one typed object, read from infra/topology.json: the same file the
@@ -21,6 +23,7 @@ const queueSchema = z.object({
 const topologySchema = z.object({
   app: z.string(),
   sourceTables: z.array(z.string()).length(11),
+  transformTargets: z.record(z.enum(SOURCE_TABLE_NAMES), z.array(z.enum(WAREHOUSE_TABLE_NAMES)).min(1)),
   buckets: z.object({ ingestion: z.object({ purpose: z.string() }), processed: z.object({ purpose: z.string() }) }),
   stateTable: z.object({ name: z.string(), partitionKey: z.string() }),
   schedule: z.object({ rate: z.string(), localIntervalSeconds: z.number().positive() }),
@@ -37,6 +40,12 @@ export const topology = topologySchema.parse(raw);
 export type Topology = typeof topology;
 export type FunctionName = 'schedule' | 'detect' | 'transform' | 'load';
 export type BucketRole = keyof Topology['buckets'];
+
+/**
+ * The warehouse tables each source table's batches feed, in the order the transformer sends their
+ * load messages: what the transformer derives, and what each transform function's role may write.
+ */
+export const TRANSFORM_TARGETS: Readonly<Record<SourceTableName, readonly WarehouseTableName[]>> = topology.transformTargets;
 
 /** SQS visibility timeout for a queue consumed by `fn`: AWS recommends at least 6x the function timeout. */
 export function visibilityTimeoutSeconds(fn: FunctionName): number {

@@ -4,7 +4,8 @@ import type { WarehouseTableName } from '@totes/shared/warehouse/tables';
 import { OutputTable } from './output-table';
 import type { OutputRow } from './parquet-file';
 import { readRawBatch, type RawBatchRow } from './raw-batch';
-import { TARGETS, createRule } from './rules';
+import { TRANSFORM_TARGETS } from '@totes/shared/topology';
+import { createRule } from './rules';
 import type { SourceImages } from './source-images';
 import { parseSourceTimestamp, type RawRow, type RowIssue } from './source-values';
 import { UnreadableBatchError } from '@totes/shared/errors';
@@ -36,7 +37,7 @@ export interface DerivedTarget {
 export interface DerivedBatch {
   /** Rows read from the raw object. */
   readonly rows: number;
-  /** One entry per target table of the source table, in TARGETS order, even when empty. */
+  /** One entry per target table of the source table, in TRANSFORM_TARGETS order (infra/topology.json), even when empty. */
   readonly targets: readonly DerivedTarget[];
   /** In raw-object line order. */
   readonly quarantined: readonly QuarantinedRow[];
@@ -52,7 +53,7 @@ export interface DeriveOptions {
 export async function deriveBatch(table: SourceTableName, compressed: Uint8Array, images: SourceImages, options: DeriveOptions): Promise<DerivedBatch> {
   const observed = parseSourceTimestamp(options.observedAt);
   if (!observed) throw new UnreadableBatchError(`its observedAt ${JSON.stringify(options.observedAt)} is not a source timestamp`);
-  const targets: readonly WarehouseTableName[] = TARGETS[table];
+  const targets = TRANSFORM_TARGETS[table];
   const outputs = new Map(targets.map((t) => [t, new OutputTable(t)]));
   const quarantined = new Map<number, { row: RawBatchRow; problems: RowIssue[] }>();
   const notes: { message: string; attributes: Record<string, unknown> }[] = [];

@@ -35,21 +35,6 @@ export interface SourceRule {
   finish(ctx: RuleContext): Promise<void>;
 }
 
-/** Every target file a batch of each source table produces, in the order its load messages go out. */
-export const TARGETS = {
-  address: ['dim_location', 'dim_counterparty'],
-  counterparty: ['dim_counterparty'],
-  currency: ['dim_currency'],
-  department: ['dim_staff'],
-  design: ['dim_design'],
-  staff: ['dim_staff'],
-  sales_order: ['dim_date', 'fact_sales_order'],
-  purchase_order: ['dim_date', 'fact_purchase_order'],
-  payment_type: ['dim_payment_type'],
-  transaction: ['dim_transaction'],
-  payment: ['dim_date', 'fact_payment'],
-} as const satisfies Record<SourceTableName, readonly WarehouseTableName[]>;
-
 /**
  * dim_date rows are generated, never edited: their content is a function of the date alone, so
  * every producer stamps them alike (the epoch) and "newest stamp wins" can never change one.

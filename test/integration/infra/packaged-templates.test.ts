@@ -6,7 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { queueDefinitions, topology } from '@totes/shared/topology';
-import { TARGETS } from '../../../services/transformer/src/rules';
+import { TRANSFORM_TARGETS } from '../../../shared/src/topology';
 import {
   SERVICE_NAMES,
   asyncInvocationsKeepFailures,
@@ -101,7 +101,7 @@ function scheduleTarget(t: Templates): Record<string, unknown> {
 
 /**
  * What each function may do in S3, written from the data flow (docs/deploy.md), not from
- * topology.cjs: the transform roles from the transformer's own TARGETS. A ListBucket grant is
+ * topology.cjs: the transform roles from the targets the transformer derives (TRANSFORM_TARGETS). A ListBucket grant is
  * limited to the prefixes read, so that a missing key reads as 404, not 403.
  */
 const bucketPrefixGrants = (bucket: string, read: string[], write: string[]) => [
@@ -114,7 +114,7 @@ const EXPECTED_S3: Record<string, string[]> = {
   [fnName('change-detector', 'detect')]: bucketPrefixGrants('ingestion', ['state/'], ['raw/', 'state/']),
   ...Object.fromEntries(
     topology.sourceTables.map((table) => {
-      const processed = (TARGETS[table as keyof typeof TARGETS] as readonly string[]).map((target) => `processed/${target}/`);
+      const processed = TRANSFORM_TARGETS[table as keyof typeof TRANSFORM_TARGETS].map((target) => `processed/${target}/`);
       return [
         fnName('transformer', `transform-${table}`),
         [...bucketPrefixGrants('ingestion', [`raw/${table}/`], []), ...bucketPrefixGrants('processed', processed, [...processed, `quarantine/${table}/`])],
