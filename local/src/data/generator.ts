@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { inTransaction } from '@totes/shared/db/transaction';
 import { SourceSchemaError } from '@totes/shared/errors';
 import { SOURCE_SCHEMA_SQL } from '@totes/shared/source/schema';
 import { quoteIdent, SOURCE_TABLE_NAMES, SOURCE_TABLES, type SourceTableName } from '@totes/shared/source/tables';
@@ -280,17 +281,6 @@ function validateOptions(options: SeedOptions): void {
   if (!Number.isSafeInteger(options.seed)) throw new SeedError(`The seed must be a whole number; ${options.seed} was given.`);
 }
 
-async function transaction<T>(client: pg.Client, work: () => Promise<T>): Promise<T> {
-  await client.query('BEGIN');
-  try {
-    const result = await work();
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  }
-}
 
 /** Run jobs on a fixed set of connections, each connection taking the next job when it is free. */
 async function runOnPool<T>(clients: readonly pg.Client[], jobs: readonly T[], run: (client: pg.Client, job: T) => Promise<void>): Promise<void> {
@@ -357,7 +347,7 @@ export async function seedSource(options: SeedOptions): Promise<SeedResult> {
     }
 
     // 1. Stage, dropping whatever a killed seed left behind.
-    const saved = await transaction(main, async () => {
+    const saved = await inTransaction(main, async () => {
       await main.query(`DROP SCHEMA IF EXISTS ${quoteIdent(STAGING_SCHEMA)} CASCADE`);
       await main.query(`CREATE SCHEMA ${quoteIdent(STAGING_SCHEMA)}`);
       await main.query(SOURCE_SCHEMA_SQL);
@@ -370,7 +360,7 @@ export async function seedSource(options: SeedOptions): Promise<SeedResult> {
     const days = new SharedDays(plan, 4);
     const loadOrder = [...SOURCE_TABLE_NAMES].sort((a, b) => planned[b] - planned[a]);
     await runOnPool(clients, loadOrder, async (client, table) => {
-      await transaction(client, async () => {
+      await inTransaction(client, async () => {
         await client.query(`TRUNCATE ${quoteIdent(table)}`);
         if ((REFERENCE_TABLE_NAMES as readonly string[]).includes(table)) {
           written[table] = await insertReferenceRows(client, table as ReferenceTableName);
@@ -393,7 +383,7 @@ export async function seedSource(options: SeedOptions): Promise<SeedResult> {
     // 3. Foreign keys: declared at once, validated table by table in parallel.
     report('constraints', undefined);
     const foreign = saved.filter((s) => s.kind === 'foreign');
-    await transaction(main, async () => {
+    await inTransaction(main, async () => {
       for (const d of foreign) await restoreDefinition(main, d, true);
     });
     const referencing = [...new Set(foreign.map((d) => d.table))].sort(
@@ -407,7 +397,7 @@ export async function seedSource(options: SeedOptions): Promise<SeedResult> {
 
     // 4. Swap, atomically, if the public tables are still empty.
     report('commit', undefined);
-    await transaction(main, async () => {
+    await inTransaction(main, async () => {
       await main.query(`LOCK TABLE ${SOURCE_TABLE_NAMES.map((t) => `public.${quoteIdent(t)}`).join(', ')} IN ACCESS EXCLUSIVE MODE`);
       await checkEmptySource(main);
       await main.query(`DROP TABLE ${SOURCE_TABLE_NAMES.map((t) => `public.${quoteIdent(t)}`).join(', ')}`);

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { inTransaction } from '@totes/shared/db/transaction';
 import { quoteIdent, SOURCE_TABLES, type SourceTableName } from '@totes/shared/source/tables';
 import { SimulatorError } from './errors';
 import { createRng, type Rng } from './prng';
@@ -97,16 +98,8 @@ export class ChangeMaker {
   }
 
   /** Make one change, in its own transaction; returns what it wrote. */
-  async next(): Promise<SimulatedChange> {
-    await this.client.query('BEGIN');
-    try {
-      const change = await this.change();
-      await this.client.query('COMMIT');
-      return change;
-    } catch (err) {
-      await this.client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
+  next(): Promise<SimulatedChange> {
+    return inTransaction(this.client, () => this.change());
   }
 
   private pickKind(): MixKind {

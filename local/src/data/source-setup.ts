@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { inTransaction } from '@totes/shared/db/transaction';
 import { SourceSchemaError } from '@totes/shared/errors';
 import { SOURCE_SCHEMA_SQL } from '@totes/shared/source/schema';
 import { SOURCE_TABLE_NAMES, type SourceTableName } from '@totes/shared/source/tables';
@@ -43,18 +44,10 @@ export async function applySourceSchema(client: pg.Client): Promise<boolean> {
   }
   // One transaction: a failure half-way leaves no table behind. Two concurrent callers serialise
   // on the advisory lock, and the second finds the tables made and does nothing.
-  await client.query('BEGIN');
-  try {
+  return inTransaction(client, async () => {
     await client.query(`SELECT pg_advisory_xact_lock(hashtext('totes-source-schema'))`);
-    if ((await existingSourceTables(client)).length > 0) {
-      await client.query('ROLLBACK');
-      return false;
-    }
+    if ((await existingSourceTables(client)).length > 0) return false;
     await client.query(SOURCE_SCHEMA_SQL);
-    await client.query('COMMIT');
     return true;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  }
+  });
 }

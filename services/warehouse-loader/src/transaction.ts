@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { inTransaction } from '@totes/shared/db/transaction';
 
 /**
  * Runs `work` in one transaction, retrying the whole transaction with exponential backoff and jitter
@@ -34,14 +35,9 @@ export async function inRetriedTransaction<T>(
 ): Promise<T> {
   const { policy } = options;
   for (let attempt = 1; ; attempt++) {
-    await client.query('BEGIN');
     try {
-      const result = await work();
-      await client.query('COMMIT');
-      return result;
+      return await inTransaction(client, work);
     } catch (err) {
-      // On a lost connection this fails too; the caller discards the connection either way.
-      await client.query('ROLLBACK').catch(() => undefined);
       if (!isRetryable(err) || attempt >= policy.attempts) throw err;
       options.onRetry?.(attempt, err);
       const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));

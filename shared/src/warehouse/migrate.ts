@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
+import { inTransaction } from '../db/transaction';
 import { TotesError } from '../errors';
 import { MIGRATIONS, type Migration } from './migrations';
 
@@ -37,13 +38,12 @@ export async function migrateWarehouse(client: pg.Client, migrations: readonly M
         }
         continue;
       }
-      await client.query('BEGIN');
       try {
-        await client.query(m.sql);
-        await client.query('INSERT INTO pipeline.schema_migration (id, name, checksum) VALUES ($1, $2, $3)', [m.id, m.name, checksum(m)]);
-        await client.query('COMMIT');
+        await inTransaction(client, async () => {
+          await client.query(m.sql);
+          await client.query('INSERT INTO pipeline.schema_migration (id, name, checksum) VALUES ($1, $2, $3)', [m.id, m.name, checksum(m)]);
+        });
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
         throw new TotesError(`Warehouse migration ${label} failed`, { cause: err });
       }
       applied.push(label);
