@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse, type CastingContext, type Info } from 'csv-parse';
 import pg from 'pg';
+import { inTransaction } from '@totes/shared/db/transaction';
 import { SourceSchemaError } from '@totes/shared/errors';
 import { quoteIdent, SOURCE_TABLE_NAMES, SOURCE_TABLES, type SourceColumn, type SourceTableName } from '@totes/shared/source/tables';
 import { copyChunks, copyStatement, copyText } from './copy';
@@ -249,33 +250,30 @@ export async function importCsv(options: CsvImportOptions): Promise<CsvImportRes
   const client = new pg.Client({ connectionString: options.url, application_name: 'totes-csv-import' });
   await client.connect();
   try {
-    await client.query('BEGIN');
-    const present = await existingSourceTables(client);
-    const missing = SOURCE_TABLE_NAMES.find((t) => !present.includes(t));
-    if (missing) throw new SourceSchemaError(missing, undefined, `The source has no ${missing} table; create the source schema before importing.`);
-    await client.query(`LOCK TABLE ${SOURCE_TABLE_NAMES.map(quoteIdent).join(', ')} IN ACCESS EXCLUSIVE MODE`);
-    for (const table of SOURCE_TABLE_NAMES) {
-      const found = await client.query(`SELECT 1 FROM ${quoteIdent(table)} LIMIT 1`);
-      if (found.rowCount) {
-        throw new CsvImportError(options.dir, undefined, undefined, `The source is not empty (${table} has rows); import only into an empty source (--fresh).`);
+    return await inTransaction(client, async () => {
+      const present = await existingSourceTables(client);
+      const missing = SOURCE_TABLE_NAMES.find((t) => !present.includes(t));
+      if (missing) throw new SourceSchemaError(missing, undefined, `The source has no ${missing} table; create the source schema before importing.`);
+      await client.query(`LOCK TABLE ${SOURCE_TABLE_NAMES.map(quoteIdent).join(', ')} IN ACCESS EXCLUSIVE MODE`);
+      for (const table of SOURCE_TABLE_NAMES) {
+        const found = await client.query(`SELECT 1 FROM ${quoteIdent(table)} LIMIT 1`);
+        if (found.rowCount) {
+          throw new CsvImportError(options.dir, undefined, undefined, `The source is not empty (${table} has rows); import only into an empty source (--fresh).`);
+        }
       }
-    }
-    const keys = new Map<SourceTableName, Set<number>>();
-    const rows = {} as Record<SourceTableName, number>;
-    let doneBytes = 0;
-    for (const table of IMPORT_ORDER) {
-      const file = files[table];
-      rows[table] = await importTable(client, table, file, keys, (count, bytes) =>
-        options.onProgress?.({ table, file, rows: count, bytes: doneBytes + bytes, totalBytes }),
-      );
-      doneBytes += fs.statSync(file).size;
-    }
-    await client.query(`ANALYZE ${SOURCE_TABLE_NAMES.map(quoteIdent).join(', ')}`);
-    await client.query('COMMIT');
-    return { rows, totalRows: Object.values(rows).reduce((a, b) => a + b, 0) };
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
+      const keys = new Map<SourceTableName, Set<number>>();
+      const rows = {} as Record<SourceTableName, number>;
+      let doneBytes = 0;
+      for (const table of IMPORT_ORDER) {
+        const file = files[table];
+        rows[table] = await importTable(client, table, file, keys, (count, bytes) =>
+          options.onProgress?.({ table, file, rows: count, bytes: doneBytes + bytes, totalBytes }),
+        );
+        doneBytes += fs.statSync(file).size;
+      }
+      await client.query(`ANALYZE ${SOURCE_TABLE_NAMES.map(quoteIdent).join(', ')}`);
+      return { rows, totalRows: Object.values(rows).reduce((a, b) => a + b, 0) };
+    });
   } finally {
     await client.end().catch(() => undefined);
   }
