@@ -15,7 +15,7 @@ import { DynamoBatchStore } from '@totes/shared/state/batch-store';
 import { DynamoLeaseStore } from '@totes/shared/state/lease-store';
 import { DynamoWatermarkStore, watermarkPk } from '@totes/shared/state/watermark-store';
 import { seedSource } from '../local/src/data/generator';
-import { applySourceSchema } from '../local/src/data/source-setup';
+import { applySourceSchemaAt } from '../local/src/data/source-setup';
 import { LOCAL_REGION, LOCAL_STAGE, startLocalStack } from '../local/src/stack/stack';
 import { detectTable } from '../services/change-detector/src/detect-table';
 import type { DetectionPorts } from '../services/change-detector/src/ports';
@@ -248,13 +248,7 @@ export async function runExtractBenchmark(options: ExtractBenchmarkOptions = {})
   const target = where === 'child' ? await childTarget(stateDir) : await inProcessTarget(stateDir);
   try {
     const url = target.sourceUrl;
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
-      await applySourceSchema(client);
-    } finally {
-      await client.end();
-    }
+    await applySourceSchemaAt(url);
     log(`seeding scale ${scale} …`);
     const seeded = await seedSource({ url, scale, seed: options.seed ?? 1 });
     log(`  ${seeded.rows.sales_order.toLocaleString('en-GB')} sales orders`);

@@ -1,9 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { seedSource } from '../local/src/data/generator';
-import { applySourceSchema } from '../local/src/data/source-setup';
+import { applySourceSchemaAt } from '../local/src/data/source-setup';
 import { startEmbeddedPostgres } from '../local/src/stack/postgres';
 
 /**
@@ -32,13 +31,7 @@ export interface SeedBenchmarkResult {
 export const SEED_GOAL_SECONDS = 60;
 
 async function seedAndTime(url: string, scale: number, seed: number, log: (line: string) => void): Promise<SeedBenchmarkResult> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await applySourceSchema(client);
-  } finally {
-    await client.end();
-  }
+  await applySourceSchemaAt(url);
   const started = process.hrtime.bigint();
   const elapsed = () => (Number(process.hrtime.bigint() - started) / 1e9).toFixed(1).padStart(6);
   let lastPhase = '';

@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
-import { applySourceSchema, seedSource } from '../../local/src/data';
+import { applySourceSchemaAt, seedSource } from '../../local/src/data';
 import { createTestDatabase, type TestDatabase } from './stack';
 
 /**
@@ -23,13 +22,7 @@ export async function createExternalDatabases(name: string, seed: { scale: numbe
   const source = await createTestDatabase(`${name}_source`);
   const warehouse = await createTestDatabase(`${name}_warehouse`);
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), `totes-${name}-`));
-  const c = new pg.Client({ connectionString: source.url });
-  await c.connect();
-  try {
-    await applySourceSchema(c);
-  } finally {
-    await c.end();
-  }
+  await applySourceSchemaAt(source.url);
   await seedSource({ url: source.url, ...seed });
   return {
     source,

@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import pg from 'pg';
 import { inTransaction } from '@totes/shared/db/transaction';
 import { SourceSchemaError } from '@totes/shared/errors';
 import { SOURCE_SCHEMA_SQL } from '@totes/shared/source/schema';
@@ -50,4 +50,15 @@ export async function applySourceSchema(client: pg.Client): Promise<boolean> {
     await client.query(SOURCE_SCHEMA_SQL);
     return true;
   });
+}
+
+/** applySourceSchema on the database at `url`, over a connection of its own. */
+export async function applySourceSchemaAt(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await applySourceSchema(client);
+  } finally {
+    await client.end();
+  }
 }
