@@ -298,32 +298,29 @@ function workQueueDlqAlarm(q) {
  * on its exact dimension set, so the alarm names both: service and table. By default the alarm fires
  * on any count in a 5-minute period; `when` overrides that (the freshness alarm fires on none).
  */
-function metricAlarm({ id, name, metric, service, table, stage, description, when }) {
-  return [
-    id,
-    {
-      Type: 'AWS::CloudWatch::Alarm',
-      Properties: {
-        AlarmName: name ?? `${APP}-${stage}-${metric}-${table}`,
-        AlarmDescription: description,
-        Namespace: METRICS_NAMESPACE,
-        MetricName: metric,
-        Dimensions: [
-          { Name: 'service', Value: service },
-          { Name: 'table', Value: table },
-        ],
-        Statistic: 'Sum',
-        Period: ALARM_PERIOD_SECONDS,
-        EvaluationPeriods: 1,
-        Threshold: 0,
-        ComparisonOperator: 'GreaterThanThreshold',
-        TreatMissingData: 'notBreaching',
-        ...when,
-        AlarmActions: [{ Ref: 'AlarmTopic' }],
-        OKActions: [{ Ref: 'AlarmTopic' }],
-      },
+function metricAlarm({ name, metric, service, table, stage, description, when }) {
+  return {
+    Type: 'AWS::CloudWatch::Alarm',
+    Properties: {
+      AlarmName: name ?? `${APP}-${stage}-${metric}-${table}`,
+      AlarmDescription: description,
+      Namespace: METRICS_NAMESPACE,
+      MetricName: metric,
+      Dimensions: [
+        { Name: 'service', Value: service },
+        { Name: 'table', Value: table },
+      ],
+      Statistic: 'Sum',
+      Period: ALARM_PERIOD_SECONDS,
+      EvaluationPeriods: 1,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+      ...when,
+      AlarmActions: [{ Ref: 'AlarmTopic' }],
+      OKActions: [{ Ref: 'AlarmTopic' }],
     },
-  ];
+  };
 }
 
 /**
@@ -515,20 +512,17 @@ async function sharedResourcesStack({ resolveVariable }) {
   }
 
   for (const table of topology.sourceTables) {
-    const [detectId, detectAlarm] = metricAlarm({
-      id: `${pascal(table)}DetectionErrorsAlarm`,
+    Resources[`${pascal(table)}DetectionErrorsAlarm`] = metricAlarm({
       metric: 'DetectionErrors',
       service: 'change-detector',
       table,
       stage,
       description: `Change detection of the ${table} table failed (a missing table or column, a changed type, or the source unreachable). The other tables proceed.`,
     });
-    Resources[detectId] = detectAlarm;
     // The detector extracts a row whose last_updated is off the source clock as it is (nothing is
     // dropped) and counts it: such a value was set by hand or by a broken writer, and may load as a
     // future version or be quarantined (services/change-detector/src/off-clock.ts).
-    const [offClockId, offClockAlarm] = metricAlarm({
-      id: `${pascal(table)}RowsOffClockAlarm`,
+    Resources[`${pascal(table)}RowsOffClockAlarm`] = metricAlarm({
       metric: 'RowsOffClock',
       service: 'change-detector',
       table,
@@ -541,21 +535,17 @@ async function sharedResourcesStack({ resolveVariable }) {
         'setting it to the time of the fix (localtimestamp, as a writer does; an older time would fall below the detection window): ' +
         'the next detection pass extracts the corrected row (docs/operations.md).',
     });
-    Resources[offClockId] = offClockAlarm;
-    const [quarantineId, quarantineAlarm] = metricAlarm({
-      id: `${pascal(table)}QuarantinedRowsAlarm`,
+    Resources[`${pascal(table)}QuarantinedRowsAlarm`] = metricAlarm({
       metric: 'QuarantinedRows',
       service: 'transformer',
       table,
       stage,
       description: `Rows of the ${table} table broke a transformation rule and were written under quarantine/ in the processed bucket instead of being loaded.`,
     });
-    Resources[quarantineId] = quarantineAlarm;
     // Freshness: the change-detector counts DetectionPasses (1) for every completed detection of a
     // table, changes found or not, so silence means the table is stuck, whatever the reason.
     const freshnessMinutes = (FRESHNESS_PERIODS * ALARM_PERIOD_SECONDS) / 60;
-    const [freshId, freshAlarm] = metricAlarm({
-      id: `${pascal(table)}FreshnessAlarm`,
+    Resources[`${pascal(table)}FreshnessAlarm`] = metricAlarm({
       name: `${APP}-${stage}-not-detected-${table}`,
       metric: 'DetectionPasses',
       service: 'change-detector',
@@ -574,7 +564,6 @@ async function sharedResourcesStack({ resolveVariable }) {
         TreatMissingData: 'breaching',
       },
     });
-    Resources[freshId] = freshAlarm;
   }
 
   Resources.StateTable = {
