@@ -15,17 +15,12 @@ function salesFor(ids: readonly number[], lastUpdatedDate: string): ContractRow[
 
 describe('warehouse-loader: concurrent loads and lost connections', () => {
   let harness: LoaderHarness;
-  const databases: TestDatabase[] = [];
-  const newDatabase = async () => {
-    const db = await createTestDatabase('loader_conc');
-    databases.push(db);
-    return db;
-  };
+  const newDatabase = () => harness.newDatabase('loader_conc');
   beforeAll(async () => {
     harness = await LoaderHarness.create();
   });
   afterAll(async () => {
-    for (const db of databases) await db.drop();
+    await harness.dropDatabases();
   });
 
   it('runs 8 overlapping loads at once on separate connections without deadlock or lost update; the newest version wins', async () => {
@@ -40,12 +35,7 @@ describe('warehouse-loader: concurrent loads and lost connections', () => {
       await harness.file('dim_date', dates),
     ];
     const sequential = await newDatabase();
-    const warehouse = harness.warehouse(sequential);
-    try {
-      for (const f of files) await harness.load(f, warehouse);
-    } finally {
-      await warehouse.close();
-    }
+    await harness.loadAll(sequential, files);
     const expected = await dumpWarehouse(sequential);
 
     for (let round = 0; round < 3; round++) {

@@ -87,6 +87,31 @@ export class LoaderHarness {
     return new LoaderWarehouse(new ReusableConnection(config), { foreignKeyChecks, statementTimeoutMs: 30_000, logger: createLogger('warehouse-loader') });
   }
 
+  private readonly databases: TestDatabase[] = [];
+
+  /** A private, empty warehouse database, dropped by dropDatabases. */
+  async newDatabase(purpose: string): Promise<TestDatabase> {
+    const db = await createTestDatabase(purpose);
+    this.databases.push(db);
+    return db;
+  }
+
+  async dropDatabases(): Promise<void> {
+    for (const db of this.databases.splice(0)) await db.drop();
+  }
+
+  /** Load the files one after another, on one connection. */
+  async loadAll(db: TestDatabase, files: readonly LoaderFile[]): Promise<LoadResult[]> {
+    const warehouse = this.warehouse(db);
+    try {
+      const results = [];
+      for (const f of files) results.push(await this.load(f, warehouse));
+      return results;
+    } finally {
+      await warehouse.close();
+    }
+  }
+
   load(file: LoaderFile, warehouse: LoaderWarehouse): Promise<LoadResult> {
     return loadFile(file.message, {
       objects: this.objects,

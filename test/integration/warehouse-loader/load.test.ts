@@ -1,32 +1,17 @@
 import { writeContractParquet } from '../../unit/warehouse-loader/contract-parquet';
 import { ALL_TABLES, V1, V2, counterparties, dates, locations, payments, salesOrders, staff } from './fixtures';
-import { LoaderHarness, createTestDatabase, danglingReferences, dumpWarehouse, withClient, type LoaderFile, type TestDatabase } from './harness';
+import { LoaderHarness, danglingReferences, dumpWarehouse, withClient, type LoaderFile, type TestDatabase } from './harness';
 
 describe('warehouse-loader: loading processed files', () => {
   let harness: LoaderHarness;
-  const databases: TestDatabase[] = [];
-  const newDatabase = async () => {
-    const db = await createTestDatabase('loader');
-    databases.push(db);
-    return db;
-  };
+  const newDatabase = () => harness.newDatabase('loader');
+  const loadAll = (db: TestDatabase, files: readonly LoaderFile[]) => harness.loadAll(db, files);
   beforeAll(async () => {
     harness = await LoaderHarness.create();
   });
   afterAll(async () => {
-    for (const db of databases) await db.drop();
+    await harness.dropDatabases();
   });
-
-  async function loadAll(db: TestDatabase, files: readonly LoaderFile[]) {
-    const warehouse = harness.warehouse(db);
-    try {
-      const results = [];
-      for (const f of files) results.push(await harness.load(f, warehouse));
-      return results;
-    } finally {
-      await warehouse.close();
-    }
-  }
 
   it('loads every warehouse table from contract-conformant Parquet with the types and values SPEC §2 gives', async () => {
     const db = await newDatabase();
