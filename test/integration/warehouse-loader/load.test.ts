@@ -364,4 +364,17 @@ describe('warehouse-loader: loading processed files', () => {
     await loadAll(db, [await harness.file('fact_payment', [pay('09:58:00', '0.50')])]);
     expect(await current()).toEqual([{ amount: '3.00' }]);
   });
+  it('records version stamps exactly, to the microsecond and before 1970 too', async () => {
+    const db = await newDatabase();
+    const stamps = ['1969-12-31 23:59:59.999999', '2024-11-15 14:40:00.000001', '1900-02-28 00:00:00.5'];
+    await loadAll(db, [
+      await harness.file('dim_payment_type', stamps.map((_version, i) => ({ payment_type_id: i + 1, payment_type_name: `T${i}`, _version }))),
+      await harness.file('fact_payment', [{ ...payments[2]!, payment_id: 40, _version: '2024-11-15 14:40:00.000007' }]),
+    ]);
+    await withClient(db, async (c) => {
+      const { rows } = await c.query(`SELECT key, version::text FROM pipeline.dimension_version WHERE dimension = 'dim_payment_type' AND NOT inferred ORDER BY key`);
+      expect(rows.map((r) => r.version)).toEqual(stamps);
+      expect((await c.query(`SELECT observed::text FROM pipeline.fact_first_version_range WHERE fact = 'fact_payment'`)).rows).toEqual([{ observed: '2024-11-15 14:40:00.000007' }]);
+    });
+  });
 });
