@@ -7,6 +7,7 @@ import { VERSION_COLUMN, WAREHOUSE_TABLES } from '@totes/shared/warehouse/tables
 import { transformBatch } from '../../services/transformer/src/transform-batch';
 import { openParquet } from '../../services/warehouse-loader/src/parquet-file';
 import { stagingColumns } from '../../services/warehouse-loader/src/staging-columns';
+import { decodeCopyBinary } from '../unit/warehouse-loader/copy-binary';
 import { gen, memoryDependencies, stageRawBatch, type Row } from '../unit/transformer/fixtures';
 
 /**
@@ -106,11 +107,13 @@ describe('transformer output: load-requested v1 messages and the Parquet contrac
     for (const { body } of deps.sender.sent) {
       const sent = parseMessage('load-requested', body);
       const bytes = await deps.objects.get(sent.object.bucket, sent.object.key);
-      const contents = openParquet(bytes, stagingColumns(WAREHOUSE_TABLES[sent.targetTable]), sent.fileId);
-      let text = '';
-      for await (const block of contents.copyText()) text += block;
-      expect(text.split('\n').filter((l) => l !== '')).toHaveLength(sent.object.rows);
-      if (sent.targetTable === 'fact_sales_order') expect(text.split('\n')[0]).toContain('\t3.94\t');
+      const columns = stagingColumns(WAREHOUSE_TABLES[sent.targetTable]);
+      const contents = openParquet(bytes, columns, sent.fileId);
+      const blocks: Buffer[] = [];
+      for await (const block of contents.copyData()) blocks.push(block);
+      const rows = decodeCopyBinary(Buffer.concat(blocks), columns);
+      expect(rows).toHaveLength(sent.object.rows);
+      if (sent.targetTable === 'fact_sales_order') expect(rows[0]?.[columns.findIndex((c) => c.name === 'unit_price')]).toBe('3.94');
     }
   });
 });

@@ -1,6 +1,7 @@
 /**
- * Exact text of the values whose text the COPY writer caches (few distinct per file): decimals are
- * built from their unscaled integers, dates from day numbers; nothing passes through a float.
+ * Exact text of decimals (the COPY writer builds each binary numeric from it, a few distinct per
+ * file) and of date keys (the referenced keys of a fact file): decimals from their unscaled
+ * integers, dates from day numbers; nothing passes through a float.
  */
 
 /** A two's-complement big-endian integer (Parquet's FIXED_LEN_BYTE_ARRAY / BYTE_ARRAY DECIMAL). */

@@ -3,22 +3,20 @@ import type { ObjectStore } from '@totes/shared/aws/objects';
 import { LoadFileError, TotesError, describeError } from '@totes/shared/errors';
 import { MetricUnit, type Logger, type Metrics } from '@totes/shared/logging';
 import type { BatchStore, LoadCounts } from '@totes/shared/state/batch-store';
-import { WAREHOUSE_TABLES, type DimensionTable, type DimensionTableName, type FactTable, type WarehouseTable } from '@totes/shared/warehouse/tables';
+import { VERSION_COLUMN, WAREHOUSE_TABLES, type DimensionTable, type DimensionTableName, type FactTable, type WarehouseTable } from '@totes/shared/warehouse/tables';
 import {
   EXTEND_DIM_DATE_SQL,
   advanceCurrentVersionSql,
-  recordFirstVersionRangeSql,
   FIND_LOADED_FILE_SQL,
   RECORD_LOADED_FILE_SQL,
   appendFactsSql,
+  appendFirstVersionsSql,
   checkReferencesSql,
   inferMembersSql,
-  insertFactsSql,
   mergeDimensionSql,
   openCriticalSectionSql,
   referencedDimensions,
   referencingColumns,
-  savepointAndCheckIdsSql,
 } from './merge-sql';
 import { openParquet, type ParquetContents } from './parquet-file';
 import { ensureStagingTable, stageFile } from './stage-file';
@@ -84,9 +82,13 @@ export async function loadFile(message: LoadRequestedV1, deps: LoaderDependencie
   const bytes = await deps.objects.get(message.object.bucket, message.object.key);
   // A fact file's referenced dimension keys are gathered while its rows stream into staging (and a
   // dim_date file's days, whose years the calendar then holds whole).
-  // And a fact file's source ids, to know whether it holds one version per id.
+  // And a fact file's source ids and stamps, to know whether it holds first versions only.
   const keyColumns =
-    table.kind === 'fact' ? [table.naturalKey, ...table.columns.filter((c) => c.references).map((c) => c.name)] : table.name === 'dim_date' ? [table.key] : [];
+    table.kind === 'fact'
+      ? [table.naturalKey, VERSION_COLUMN, ...table.columns.filter((c) => c.references).map((c) => c.name)]
+      : table.name === 'dim_date'
+        ? [table.key]
+        : [];
   const contents = openParquet(bytes, stagingColumns(table), label, keyColumns);
   if (contents.rows !== message.object.rows) {
     throw new LoadFileError(`${label} holds ${contents.rows} rows but its load message says ${message.object.rows}.`);
@@ -96,9 +98,9 @@ export async function loadFile(message: LoadRequestedV1, deps: LoaderDependencie
   const merged = await onConnection(deps, async () => {
     await ensureStagingTable(session, table);
     try {
-      // The dimensions the load writes; kept across attempts, so a retry can only widen them.
-      const writes = new Set<DimensionTableName>();
-      return await inRetriedTransaction(session.client, () => merge(session, table, message, contents, writes), {
+      // Kept across attempts, so a retry can only widen what the load holds or falls back to.
+      const plan: LoadPlan = { writes: new Set(), mergeVersions: false };
+      return await inRetriedTransaction(session.client, () => merge(session, table, message, contents, plan), {
         policy: deps.retry ?? DEFAULT_RETRY_POLICY,
         ...(deps.sleep ? { sleep: deps.sleep } : {}),
         onRetry: (attempt, err) => {
@@ -172,17 +174,21 @@ async function alreadyLoaded(
 /** Thrown inside the transaction to roll it back: another delivery of the file committed first. */
 class ConcurrentDuplicate extends Error {}
 
-async function merge(
-  session: LoaderSession,
-  table: WarehouseTable,
-  message: LoadRequestedV1,
-  contents: ParquetContents,
-  writes: Set<DimensionTableName>,
-): Promise<MergeOutcome> {
+/** What a load's transaction holds and does, widened by a retry. */
+interface LoadPlan {
+  /** The dimensions the load writes (missing dates or members): held exclusively. */
+  readonly writes: Set<DimensionTableName>;
+  /** Append through ON CONFLICT and the current-version pointers even when the file looks like first versions. */
+  mergeVersions: boolean;
+}
+
+type TableOutcome = Omit<MergeOutcome, 'counts'> & { counts: Omit<LoadCounts, 'skipped'>; recorded?: boolean };
+
+async function merge(session: LoaderSession, table: WarehouseTable, message: LoadRequestedV1, contents: ParquetContents, plan: LoadPlan): Promise<MergeOutcome> {
   const { client } = session;
   // Staged before the locks are taken: other loads' critical sections run meanwhile.
   const staged = await stageFile(session, table, contents);
-  let outcome: Omit<MergeOutcome, 'counts'> & { counts: Omit<LoadCounts, 'skipped'> };
+  let outcome: TableOutcome;
   if (table.kind === 'dimension') {
     await client.query(openCriticalSectionSql(table, false));
     outcome = await mergeDimension(session, table, contents);
@@ -190,30 +196,30 @@ async function merge(
     const keys = referencedKeys(table, contents);
     // The dimensions this load must write (missing dates or members) decide which locks it holds
     // exclusively: looked up before locking, and checked again under the locks.
-    for (const dimension of (await missingReferences(session, keys)).keys()) writes.add(dimension);
-    await client.query(openCriticalSectionSql(table, session.foreignKeyChecks === 'set-based', writes));
-    outcome = await appendFacts(session, table, keys, writes, contents, message.fileId);
+    for (const dimension of (await missingReferences(session, keys)).keys()) plan.writes.add(dimension);
+    await client.query(openCriticalSectionSql(table, session.foreignKeyChecks === 'set-based', plan.writes));
+    outcome = await appendFacts(session, table, keys, plan, contents, message);
   }
   const counts: LoadCounts = { ...outcome.counts, skipped: staged - outcome.counts.inserted - outcome.counts.updated };
-  const recorded = await client.query(RECORD_LOADED_FILE_SQL, [
-    message.fileId,
-    message.batchId,
-    message.sourceTable,
-    table.name,
-    counts.inserted,
-    counts.updated,
-    counts.skipped,
-  ]);
+  const recorded =
+    outcome.recorded ??
+    ((
+      await client.query(RECORD_LOADED_FILE_SQL, [
+        message.fileId,
+        message.batchId,
+        message.sourceTable,
+        table.name,
+        counts.inserted,
+        counts.updated,
+        counts.skipped,
+      ])
+    ).rowCount ?? 0) > 0;
   // Under the same locks, so the other delivery's writes were all seen: this one changed nothing.
-  if (recorded.rowCount === 0) throw new ConcurrentDuplicate();
+  if (!recorded) throw new ConcurrentDuplicate();
   return { ...outcome, counts };
 }
 
-async function mergeDimension(
-  session: LoaderSession,
-  table: DimensionTable,
-  contents: ParquetContents,
-): Promise<Omit<MergeOutcome, 'counts'> & { counts: Omit<LoadCounts, 'skipped'> }> {
+async function mergeDimension(session: LoaderSession, table: DimensionTable, contents: ParquetContents): Promise<TableOutcome> {
   const { rows } = await session.client.query<{ inserted: number; updated: number }>(mergeDimensionSql(table), [table.name]);
   const row = rows[0] ?? { inserted: 0, updated: 0 };
   // The calendar holds whole years, whichever of a dim_date file or a fact referencing its days
@@ -223,36 +229,16 @@ async function mergeDimension(
 }
 
 /**
- * Append the staged facts and keep the current versions (migration 0005). When no id in the file's
- * range is in the table or an earlier first-version range, and the file holds one version per id
- * under one stamp (a first load, new orders), a plain INSERT appends without ON CONFLICT's per-row
- * speculative insertion, and one range row records the stamp. Otherwise (or when a version repeated
- * inside the file rolls that back to the savepoint) ON CONFLICT DO NOTHING appends and the
- * current-version pointers of the file's ids move to the version observed last. Returns the rows
- * appended.
+ * The file's first versions, when it holds nothing else: its ids, which no row of the table and no
+ * earlier first-version range may meet (checked under the locks), one version per id and one
+ * observation stamp on every row (what a detection pass of new orders or payments writes).
  */
-async function append(session: LoaderSession, table: FactTable, contents: ParquetContents, fileId: string): Promise<number> {
-  const { client } = session;
-  const results = (await client.query(savepointAndCheckIdsSql(table))) as unknown as Array<{ rows: Array<{ overlaps: boolean; uniform: boolean }> }>;
-  const check = results[1]?.rows[0];
+function firstVersionIds(table: FactTable, contents: ParquetContents): { min: number; max: number } | undefined {
+  const ids = contents.bounds(table.naturalKey);
   const oneVersionPerId = contents.distinctCount(table.naturalKey) === contents.rows;
-  if (check && !check.overlaps && check.uniform && oneVersionPerId) {
-    try {
-      const appended = (await client.query(insertFactsSql(table))).rowCount ?? 0;
-      // Every id is new: one range row holds their stamp, no pointer per row (migration 0005).
-      await client.query(recordFirstVersionRangeSql(table), [fileId]);
-      return appended;
-    } catch (err) {
-      if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
-      await client.query('ROLLBACK TO SAVEPOINT append_new_facts');
-    }
-  }
-  const appended = (await client.query(appendFactsSql(table))).rowCount ?? 0;
-  await client.query(advanceCurrentVersionSql(table));
-  return appended;
+  const oneStamp = contents.nullCount(VERSION_COLUMN) === 0 && contents.distinctCount(VERSION_COLUMN) === 1;
+  return ids && oneVersionPerId && oneStamp ? ids : undefined;
 }
-
-const UNIQUE_VIOLATION = '23505';
 
 /** The distinct keys of each dimension the staged facts reference, gathered while they streamed. */
 function referencedKeys(table: FactTable, contents: ParquetContents): Map<DimensionTableName, string[]> {
@@ -265,21 +251,30 @@ function referencedKeys(table: FactTable, contents: ParquetContents): Map<Dimens
   );
 }
 
+/**
+ * Append the staged facts and keep the current versions (migration 0005), under the locks. A file
+ * of first versions (firstVersionIds) is appended, its range and the file recorded in one statement
+ * (appendFirstVersionsSql). Otherwise ON CONFLICT DO NOTHING appends what is new and the
+ * current-version pointers of the file's ids move to the version observed last. A unique violation
+ * on the plain append (a version written meanwhile by something outside the pipeline's locks) rolls
+ * back and retries the file that second way.
+ */
 async function appendFacts(
   session: LoaderSession,
   table: FactTable,
   keys: ReadonlyMap<DimensionTableName, readonly string[]>,
-  writes: ReadonlySet<DimensionTableName>,
+  plan: LoadPlan,
   contents: ParquetContents,
-  fileId: string,
-): Promise<Omit<MergeOutcome, 'counts'> & { counts: Omit<LoadCounts, 'skipped'> }> {
+  message: LoadRequestedV1,
+): Promise<TableOutcome> {
   const { client } = session;
   // Under the locks: the dimensions this load writes are its own, the others cannot lose a row
   // (checking foreign keys set-based, the SHARE locks keep every writer outside the pipeline out
   // until the commit). So a row found here stays, and a row missing here is inserted by this
   // transaction: every fact's references hold, as PostgreSQL's per-row trigger would make sure.
-  const missing = await missingReferences(session, keys);
-  const unexpected = [...missing.keys()].filter((d) => !writes.has(d));
+  const firstVersions = plan.mergeVersions ? undefined : firstVersionIds(table, contents);
+  const { missing, overlaps } = await checkReferences(session, keys, firstVersions && { table, ids: firstVersions });
+  const unexpected = [...missing.keys()].filter((d) => !plan.writes.has(d));
   // A row that was there a moment ago is gone (deleted outside the pipeline): start again, this
   // time holding that dimension to ourselves.
   if (unexpected.length > 0) throw new RetryTransactionError(`${unexpected.join(', ')} lost referenced rows while the load waited for its locks`);
@@ -290,21 +285,58 @@ async function appendFacts(
     if (dimension === 'dim_date') datesAdded += (await client.query(EXTEND_DIM_DATE_SQL, [referenced])).rowCount ?? 0;
     else inferredMembers += (await client.query(inferMembersSql(dimension), [dimension, referenced])).rowCount ?? 0;
   }
-  return { counts: { inserted: await append(session, table, contents, fileId), updated: 0 }, inferredMembers, datesAdded };
+  if (firstVersions && !overlaps) {
+    const rows = contents.rows;
+    try {
+      const { rowCount } = await client.query(appendFirstVersionsSql(table), [
+        message.fileId,
+        message.batchId,
+        message.sourceTable,
+        table.name,
+        rows,
+        0,
+        0,
+        firstVersions.min,
+        firstVersions.max,
+      ]);
+      return { counts: { inserted: rows, updated: 0 }, inferredMembers, datesAdded, recorded: (rowCount ?? 0) > 0 };
+    } catch (err) {
+      if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+      plan.mergeVersions = true;
+      throw new RetryTransactionError(`a version of ${table.name} in ids ${firstVersions.min}-${firstVersions.max} was written while the load held its locks`);
+    }
+  }
+  const inserted = (await client.query(appendFactsSql(table))).rowCount ?? 0;
+  await client.query(advanceCurrentVersionSql(table));
+  return { counts: { inserted, updated: 0 }, inferredMembers, datesAdded };
 }
+
+const UNIQUE_VIOLATION = '23505';
 
 /** The dimensions some of whose referenced keys are missing, with how many are missing. */
 async function missingReferences(session: LoaderSession, keys: ReadonlyMap<DimensionTableName, readonly string[]>): Promise<Map<DimensionTableName, number>> {
+  return (await checkReferences(session, keys)).missing;
+}
+
+/**
+ * The dimensions some of whose referenced keys are missing (with how many), and, given a fact
+ * table and the file's ids, whether any of those ids is loaded already (checkReferencesSql): one
+ * round trip.
+ */
+async function checkReferences(
+  session: LoaderSession,
+  keys: ReadonlyMap<DimensionTableName, readonly string[]>,
+  ids?: { table: FactTable; ids: { min: number; max: number } },
+): Promise<{ missing: Map<DimensionTableName, number>; overlaps: boolean }> {
   const dimensions = [...keys.keys()];
-  const { rows } = await session.client.query<Record<string, number>>(
-    checkReferencesSql(dimensions),
-    dimensions.map((d) => keys.get(d)),
-  );
+  const parameters: unknown[] = dimensions.map((d) => keys.get(d));
+  if (ids) parameters.push(ids.ids.min, ids.ids.max);
+  const { rows } = await session.client.query<Record<string, number | boolean>>(checkReferencesSql(dimensions, ids?.table), parameters);
   const found = rows[0] ?? {};
   const missing = new Map<DimensionTableName, number>();
   for (const d of dimensions) {
-    const count = (keys.get(d)?.length ?? 0) - (found[d] ?? 0);
+    const count = (keys.get(d)?.length ?? 0) - Number(found[d] ?? 0);
     if (count > 0) missing.set(d, count);
   }
-  return missing;
+  return { missing, overlaps: found.overlaps === true };
 }

@@ -37,7 +37,7 @@ export function createStagingTableSql(table: WarehouseTable): string {
 export function copyIntoStagingSql(table: WarehouseTable): string {
   return `COPY ${stagingTable(table.name)} (${stagingColumns(table)
     .map((c) => q(c.name))
-    .join(', ')}) FROM STDIN`;
+    .join(', ')}) FROM STDIN WITH (FORMAT binary)`;
 }
 
 // ---------- Locks ----------
@@ -213,13 +213,24 @@ ON CONFLICT (dimension, key) DO UPDATE SET version = EXCLUDED.version, inferred 
 
 /**
  * For each dimension, how many of the referenced keys ($1, $2, ... in `dimensions` order) it
- * holds. Result columns: `<dimension>` = rows found.
+ * holds. Result columns: `<dimension>` = rows found. With `idsOf`, also `overlaps`: does that fact
+ * table hold a row whose source id lies within the file's ids ($n = least, $n+1 = greatest, after
+ * the dimensions' keys), or does an earlier first-version range (migration 0005) meet them? When
+ * neither, every version in the file is the first of its order or payment.
  */
-export function checkReferencesSql(dimensions: readonly DimensionTableName[]): string {
+export function checkReferencesSql(dimensions: readonly DimensionTableName[], idsOf?: FactTable): string {
   const outputs = dimensions.map((dimension, i) => {
     const key = q(WAREHOUSE_TABLES[dimension].key);
     return `(SELECT count(*) FROM ${q(dimension)} x WHERE x.${key} = ANY(${keysParameter(dimension, i + 1)}))::int AS ${q(dimension)}`;
   });
+  if (idsOf) {
+    const id = q(idsOf.naturalKey);
+    const [lo, hi] = [`$${dimensions.length + 1}::int`, `$${dimensions.length + 2}::int`];
+    outputs.push(
+      `(EXISTS (SELECT 1 FROM ${q(idsOf.name)} f WHERE f.${id} BETWEEN ${lo} AND ${hi})
+    OR EXISTS (SELECT 1 FROM ${FIRST_VERSION_RANGE_TABLE} r WHERE r.fact = '${idsOf.name}' AND r.id_min <= ${hi} AND r.id_max >= ${lo})) AS overlaps`,
+    );
+  }
   return `SELECT ${outputs.join(',\n  ')}`;
 }
 
@@ -233,11 +244,7 @@ export function appendFactsSql(table: FactTable): string {
   return `${insertFactsSql(table)}\nON CONFLICT (${versionKey}) DO NOTHING`;
 }
 
-/**
- * The same append without ON CONFLICT: about a third cheaper (no speculative insertion per row),
- * for a file none of whose source ids the table holds yet. A version repeated inside the file then
- * fails with a unique violation, and the loader falls back to appendFactsSql.
- */
+/** The append without ON CONFLICT (appendFirstVersionsSql). */
 export function insertFactsSql(table: FactTable): string {
   // The catalogue's columns only: the staged stamp goes to the current-version pointer.
   const columns = table.columns.map((c) => q(c.name)).join(', ');
@@ -245,35 +252,21 @@ export function insertFactsSql(table: FactTable): string {
 }
 
 /**
- * Sets a savepoint, then answers two questions about the staged file (simple query protocol, no
- * parameters):
- *  - overlaps: does the fact table hold a row whose source id lies within the file's range of ids,
- *    or does an earlier first-version range (migration 0005) meet it? When neither, every staged
- *    version is the first of its order or payment, so a plain INSERT appends it;
- *  - uniform: one observation stamp for the whole file (what a detection pass writes), so one
- *    first-version range row can stand for every row's stamp (the loader checks, while the file
- *    streams, that it holds one version per id).
+ * A file of first versions (no id of it in the table or an earlier first-version range, one version
+ * per id, one observation stamp), in one statement: the plain append (no ON CONFLICT, so no
+ * speculative insertion per row), one first-version range row holding the file's ids and stamp
+ * instead of a pointer per row (migration 0005), and the file's pipeline.loaded_file row. Fewer
+ * round trips inside the critical section, where appends to one table take turns, is what the
+ * other loads wait for. $1-$7 as RECORD_LOADED_FILE_SQL, $8 = least id, $9 = greatest id.
+ * Row count = 1, or 0 when a concurrent delivery of the file committed first (roll back).
  */
-export function savepointAndCheckIdsSql(table: FactTable): string {
-  const id = q(table.naturalKey);
-  const stage = stagingTable(table.name);
-  const version = q(VERSION_COLUMN);
-  return `SAVEPOINT append_new_facts;
-SELECT EXISTS (SELECT 1 FROM ${q(table.name)} f WHERE f.${id} BETWEEN b.lo AND b.hi)
-    OR EXISTS (SELECT 1 FROM ${FIRST_VERSION_RANGE_TABLE} r WHERE r.fact = '${table.name}' AND r.id_min <= b.hi AND r.id_max >= b.lo) AS overlaps,
-  b.n > 0 AND b.stamped = b.n AND b.earliest = b.latest AS uniform
-FROM (SELECT min(${id}) AS lo, max(${id}) AS hi, count(*) AS n, count(${version}) AS stamped, min(${version}) AS earliest, max(${version}) AS latest
-  FROM ${stage}) AS b`;
-}
-
-/**
- * A uniform file of first versions: its id range and stamp, instead of a pointer per row.
- * $1 = the file id.
- */
-export function recordFirstVersionRangeSql(table: FactTable): string {
-  const id = q(table.naturalKey);
-  return `INSERT INTO ${FIRST_VERSION_RANGE_TABLE} (fact, id_min, id_max, observed, file_id)
-SELECT '${table.name}', min(${id}), max(${id}), min(${q(VERSION_COLUMN)}), $1::text FROM ${stagingTable(table.name)}`;
+export function appendFirstVersionsSql(table: FactTable): string {
+  return `WITH appended AS (
+${insertFactsSql(table)}
+), first_range AS (
+  INSERT INTO ${FIRST_VERSION_RANGE_TABLE} (fact, id_min, id_max, observed, file_id)
+  SELECT '${table.name}', $8::int, $9::int, s.${q(VERSION_COLUMN)}, $1::text FROM ${stagingTable(table.name)} s LIMIT 1
+)${RECORD_LOADED_FILE_SQL}`;
 }
 
 /**

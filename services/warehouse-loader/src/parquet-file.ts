@@ -1,33 +1,50 @@
 import { parquetMetadata, parquetScan, parquetSchema, type DecodedArray, type FileMetaData, type SchemaElement } from 'hyparquet';
 import { LoadFileError } from '@totes/shared/errors';
 import { formatDateDays } from './copy-text';
-import { CopyBuffer, dateWriter, decimalWriter, timestampWriter, writeBoolean, writeInteger, writeText, writeTimeMicros, type ValueWriter } from './copy-writer';
+import {
+  BINARY_COPY_HEADER,
+  BINARY_COPY_TRAILER,
+  CopyBuffer,
+  decimalWriter,
+  timestampWriter,
+  writeBoolean,
+  writeDate,
+  writeInteger,
+  writeNull,
+  writeText,
+  writeTime,
+  type FieldWriter,
+} from './copy-writer';
 import type { StagingColumn, StagingColumnType } from './staging-columns';
 
 /**
  * Reads a processed-zone Parquet file (THE PARQUET CONTRACT in the team brief) exactly, and turns
- * it into COPY text for the staging table.
+ * it into a binary COPY stream for the staging table (copy-writer.ts says why binary).
  *
  * Exactness: hyparquet converts DECIMAL to a JS float on read, which cannot hold every value of a
  * DECIMAL(24,6). So the file is read with a copy of its metadata in which the DECIMAL columns have
  * lost their annotation: hyparquet then hands over the raw unscaled integers (INT32, INT64 or
- * big-endian bytes) and `formatDecimal` writes them out digit by digit. DATE, TIME and TIMESTAMP
+ * big-endian bytes) and the writer builds each exact numeric from them. DATE, TIME and TIMESTAMP
  * values are taken as their raw integers too (custom parsers), so microseconds survive. STRING
- * columns lose their annotation as well: their UTF-8 bytes go to COPY as they are (escaped), never
- * decoded into JavaScript strings and encoded again.
+ * columns lose their annotation as well: their UTF-8 bytes go to COPY as they are, never decoded
+ * into JavaScript strings and encoded again.
  */
 export interface ParquetContents {
   readonly rows: number;
   /**
    * The distinct non-NULL values, as PostgreSQL text ('42', '2024-03-31'), of a column named when
-   * the file was opened, as of the last complete pass of `copyText`: the dimension keys a fact file
+   * the file was opened, as of the last complete pass of `copyData`: the dimension keys a fact file
    * references, gathered while its rows stream, so the database need not aggregate them.
    */
   distinct(column: string): string[];
-  /** How many distinct non-NULL values such a column holds (as of the last complete pass of `copyText`). */
+  /** How many distinct non-NULL values such a column holds (as of the last complete pass of `copyData`). */
   distinctCount(column: string): number;
-  /** The rows as COPY text lines (UTF-8), in `columns` order, a block of lines at a time. */
-  copyText(): AsyncGenerator<Buffer>;
+  /** How many NULLs such a column holds, a column the file lacks counting every row (as of the last complete pass). */
+  nullCount(column: string): number;
+  /** The least and greatest value of such an integer column (as of the last complete pass); undefined when it holds none. */
+  bounds(column: string): { readonly min: number; readonly max: number } | undefined;
+  /** The rows as a binary COPY stream, fields in `columns` order, a block of rows at a time. */
+  copyData(): AsyncGenerator<Buffer>;
 }
 
 const exactParsers = {
@@ -37,7 +54,7 @@ const exactParsers = {
   timestampFromNanoseconds: (nanos: bigint) => nanos,
 };
 
-const LINES_PER_BLOCK = 4_000;
+const ROWS_PER_BLOCK = 4_000;
 
 interface Expected {
   readonly physical: readonly string[];
@@ -162,8 +179,8 @@ function rawMetadata(metadata: FileMetaData): FileMetaData {
   };
 }
 
-function writerFor(column: StagingColumn, element: SchemaElement): ValueWriter {
-  const write = ((): ValueWriter => {
+function writerFor(column: StagingColumn, element: SchemaElement): FieldWriter {
+  const write = ((): FieldWriter => {
     switch (column.type) {
       case 'int':
         return writeInteger;
@@ -172,9 +189,9 @@ function writerFor(column: StagingColumn, element: SchemaElement): ValueWriter {
       case 'boolean':
         return writeBoolean;
       case 'date':
-        return dateWriter();
+        return writeDate;
       case 'time':
-        return writeTimeMicros;
+        return writeTime;
       case 'timestamp':
         return timestampWriter();
       case 'numeric':
@@ -183,7 +200,7 @@ function writerFor(column: StagingColumn, element: SchemaElement): ValueWriter {
     }
   })();
   if (!column.nullable) return write;
-  return (out, v) => (v === null || v === undefined ? out.null() : write(out, v));
+  return (out, v) => (v === null || v === undefined ? writeNull(out) : write(out, v));
 }
 
 function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
@@ -208,6 +225,7 @@ export function openParquet(bytes: Uint8Array, columns: readonly StagingColumn[]
   const rows = Number(metadata.num_rows);
   // Raw values (ints, DATE day numbers) while streaming; text only for the few distinct ones.
   const seenValues = new Map(distinctColumns.map((name) => [name, new Set<unknown>()]));
+  const nullValues = new Map(distinctColumns.map((name) => [name, 0]));
   return {
     rows,
     distinct(column) {
@@ -221,15 +239,39 @@ export function openParquet(bytes: Uint8Array, columns: readonly StagingColumn[]
       if (!values) throw new Error(`${column} was not named as a key column when ${label} was opened`);
       return values.size;
     },
-    async *copyText() {
+    nullCount(column) {
+      const nulls = nullValues.get(column);
+      if (nulls === undefined) throw new Error(`${column} was not named as a key column when ${label} was opened`);
+      return nulls;
+    },
+    bounds(column) {
+      const values = seenValues.get(column);
+      if (!values) throw new Error(`${column} was not named as a key column when ${label} was opened`);
+      let min = Infinity;
+      let max = -Infinity;
+      for (const v of values) {
+        if (typeof v !== 'number') throw new Error(`${column} is not an integer column`);
+        if (v < min) min = v;
+        if (v > max) max = v;
+      }
+      return values.size > 0 ? { min, max } : undefined;
+    },
+    async *copyData() {
       const writers = columns.map((c) => {
-        if (!elements.has(c.name)) return (out: CopyBuffer) => out.null();
-        const write = writerFor(c, elements.get(c.name) as SchemaElement);
         const seen = seenValues.get(c.name);
+        if (seen) {
+          seen.clear();
+          nullValues.set(c.name, 0);
+        }
+        if (!elements.has(c.name)) {
+          if (seen) nullValues.set(c.name, rows);
+          return writeNull;
+        }
+        const write = writerFor(c, elements.get(c.name) as SchemaElement);
         if (!seen) return write;
-        seen.clear();
         return (out: CopyBuffer, v: unknown) => {
           if (v !== null && v !== undefined) seen.add(v);
+          else nullValues.set(c.name, (nullValues.get(c.name) as number) + 1);
           write(out, v);
         };
       });
@@ -238,6 +280,7 @@ export function openParquet(bytes: Uint8Array, columns: readonly StagingColumn[]
       };
       const scan = await parquetScan({ file: buffer, metadata: exact, columns: present.map((c) => c.name), utf8: false, parsers: exactParsers }).catch(fail);
       const out = new CopyBuffer();
+      out.bytes(BINARY_COPY_HEADER);
       let seen = 0;
       for (const { rowStart, rowEnd } of scan.ranges) {
         const count = rowEnd - rowStart;
@@ -249,21 +292,19 @@ export function openParquet(bytes: Uint8Array, columns: readonly StagingColumn[]
         let r = 0;
         try {
           for (r = 0; r < count; r++) {
-            for (c = 0; c < data.length; c++) {
-              if (c > 0) out.byte(0x09);
-              (writers[c] as ValueWriter)(out, (data[c] as DecodedArray)[r]);
-            }
-            out.byte(0x0a);
-            if ((r + 1) % LINES_PER_BLOCK === 0) yield out.take();
+            out.int16(data.length);
+            for (c = 0; c < data.length; c++) (writers[c] as FieldWriter)(out, (data[c] as DecodedArray)[r]);
+            if ((r + 1) % ROWS_PER_BLOCK === 0) yield out.take();
           }
         } catch (err) {
           const name = (columns[c] as StagingColumn).name;
           throw new LoadFileError(`${label} has a value in column ${name} (row ${rowStart + r + 1}) that cannot be loaded: ${(err as Error).message}.`, { cause: err });
         }
-        if (out.length > 0) yield out.take();
         seen += count;
       }
       if (seen !== rows) throw new LoadFileError(`${label} says it holds ${rows} rows but ${seen} were read.`);
+      out.bytes(BINARY_COPY_TRAILER);
+      yield out.take();
     },
   };
 }

@@ -17,12 +17,12 @@ export async function ensureStagingTable(session: LoaderSession, table: Warehous
 }
 
 /**
- * Streams a file's rows into the staging table with COPY FROM STDIN (text format). Runs inside the
- * load transaction: its commit empties the table (ON COMMIT DELETE ROWS), and a retried transaction
- * streams the file again. Returns the number of rows staged.
+ * Streams a file's rows into the staging table with COPY FROM STDIN in binary format
+ * (copy-writer.ts). Runs inside the load transaction: its commit empties the table (ON COMMIT
+ * DELETE ROWS), and a retried transaction streams the file again. Returns the number of rows staged.
  */
 export async function stageFile(session: LoaderSession, table: WarehouseTable, contents: ParquetContents): Promise<number> {
   const copy = session.client.query(copyFrom(copyIntoStagingSql(table)));
-  await pipeline(Readable.from(contents.copyText(), { objectMode: false }), copy);
+  await pipeline(Readable.from(contents.copyData(), { objectMode: false }), copy);
   return copy.rowCount;
 }

@@ -13,8 +13,8 @@ import type { WarehouseTableName } from '@totes/shared/warehouse/tables';
  *    a row until the commit; the advisory locks order the pipeline's own writers), adds what is
  *    missing (dates, inferred members), and then inserts with
  *    session_replication_role = replica for that transaction only, which skips the per-row
- *    triggers. Measured by bench/load.ts (1.1M fact_sales_order rows, 4 loads at once): 195,000
- *    rows/s against 23,000 with the triggers. Needs the right to set session_replication_role
+ *    triggers. Measured by bench/load.ts (1.1M fact_sales_order rows, 4 loads at once): 214,800-
+ *    230,300 rows/s against 19,900 with the triggers. Needs the right to set session_replication_role
  *    (superuser, or on PostgreSQL 15+ `GRANT SET ON PARAMETER session_replication_role TO <role>`).
  *  - 'auto': 'set-based' when the loader's role may set the parameter, else 'trigger'.
  * The constraints stay declared and enforced for every other writer either way.

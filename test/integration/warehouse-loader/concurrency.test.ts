@@ -129,6 +129,54 @@ describe('warehouse-loader: concurrent loads and lost connections', () => {
   });
 });
 
+describe('warehouse-loader: a version written outside the pipeline while a file of first versions appends', () => {
+  it('rolls back, loads the file again through ON CONFLICT, skips that version and keeps one current version per id', async () => {
+    const harness = await LoaderHarness.create();
+    const db = await createTestDatabase('loader_first');
+    const warehouse = harness.warehouse(db);
+    const blocker = await withClientOpen(db);
+    const observer = await withClientOpen(db);
+    // Three new orders observed by one pass: a file of first versions.
+    const orders = [1, 2, 3].map((id) => ({ ...salesOrders[2]!, sales_order_id: id, _version: '2024-11-15 14:40:00' }));
+    try {
+      await harness.load(await harness.file('dim_currency', currencies), warehouse);
+      // A writer that takes none of the pipeline's locks holds an uncommitted copy of order 2's
+      // version: the overlap check cannot see it, and the plain append waits on it, then collides.
+      await blocker.query('BEGIN');
+      await blocker.query('SET LOCAL session_replication_role = replica');
+      await blocker.query(
+        `INSERT INTO fact_sales_order (sales_order_id, created_date, created_time, last_updated_date, last_updated_time, sales_staff_id,
+           counterparty_id, units_sold, unit_price, currency_id, design_id, agreed_payment_date, agreed_delivery_date, agreed_delivery_location_id)
+         VALUES (2, '2024-03-31', '08:00', '2024-03-31', '08:00', 2, 2, 65839, 2.91, 3, 1, '2024-04-02', '2024-04-01', 1)`,
+      );
+      logLines.length = 0;
+      const load = harness.load(await harness.file('fact_sales_order', orders), warehouse);
+      await waitForBlockedLoader(observer, db.name);
+      await blocker.query('COMMIT');
+
+      const result = await load;
+      expect(result.retries).toBe(1);
+      expect(result.counts).toEqual({ inserted: 2, updated: 0, skipped: 1 });
+      expect(logLines.filter((l) => l.message === 'load transaction retried').map((l) => l.reason)).toEqual([
+        expect.stringMatching(/a version of fact_sales_order in ids 1-3 was written while the load held its locks/),
+      ]);
+      const { rows } = await observer.query(`
+        SELECT (SELECT count(*) FROM fact_sales_order)::int AS facts,
+               (SELECT count(*) FROM pipeline.fact_first_version_range)::int AS ranges,
+               (SELECT array_agg(sales_order_id ORDER BY sales_order_id) FROM pipeline.fact_sales_order_current_version) AS pointed,
+               (SELECT array_agg(sales_order_id ORDER BY sales_order_id) FROM fact_sales_order_current) AS current`);
+      // No first-version range: the file went the general way, and every id has its pointer.
+      expect(rows).toEqual([{ facts: 3, ranges: 0, pointed: [1, 2, 3], current: [1, 2, 3] }]);
+      expect(await danglingReferences(db)).toEqual([]);
+    } finally {
+      await blocker.end();
+      await observer.end();
+      await warehouse.close();
+      await db.drop();
+    }
+  });
+});
+
 describe('warehouse-loader: a referenced row deleted while a load waits for its locks', () => {
   it('rolls back, tries again holding that dimension to itself, and loads with an inferred member', async () => {
     const harness = await LoaderHarness.create();
