@@ -15,6 +15,10 @@ import { formatDecimal, unscaledFromBytes } from './copy-text';
  * (-1 = NULL) and the value in its type's send/receive representation; a 16-bit -1 to end.
  * PostgreSQL checks each value as it receives it (a date or time out of range, text that is not
  * UTF-8), so a bad value fails the COPY, naming the column and row, as text input would.
+ *
+ * Not pg-copy-streams-binary: its encoder (2.2.0, 2021) has no numeric, date or time, and takes
+ * timestamps as JavaScript Dates, which hold milliseconds; the warehouse needs microseconds and
+ * exact decimals.
  */
 export const BINARY_COPY_HEADER = Buffer.from([0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00, 0, 0, 0, 0, 0, 0, 0, 0]);
 export const BINARY_COPY_TRAILER = Buffer.from([0xff, 0xff]);
