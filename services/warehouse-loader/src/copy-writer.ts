@@ -34,10 +34,13 @@ const LAST_DAY = 2_932_896;
 
 export class CopyBuffer {
   private buffer: Buffer;
+  /** The same memory, for big-endian integer writes (cheaper than Buffer's checked write methods). */
+  private view: DataView;
   private position = 0;
 
   constructor(initialBytes = 1 << 20) {
     this.buffer = Buffer.allocUnsafe(initialBytes);
+    this.view = new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.byteLength);
   }
 
   get length(): number {
@@ -50,21 +53,35 @@ export class CopyBuffer {
     const next = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.position + bytes));
     this.buffer.copy(next, 0, 0, this.position);
     this.buffer = next;
+    this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
   }
 
   int16(value: number): void {
     this.ensure(2);
-    this.position = this.buffer.writeInt16BE(value, this.position);
+    this.view.setInt16(this.position, value);
+    this.position += 2;
   }
 
   int32(value: number): void {
     this.ensure(4);
-    this.position = this.buffer.writeInt32BE(value, this.position);
+    this.view.setInt32(this.position, value);
+    this.position += 4;
   }
 
-  int64(value: bigint): void {
+  /** A field of 4 bytes: its length, then the 32-bit integer. */
+  int32Field(value: number): void {
     this.ensure(8);
-    this.position = this.buffer.writeBigInt64BE(value, this.position);
+    this.view.setInt32(this.position, 4);
+    this.view.setInt32(this.position + 4, value);
+    this.position += 8;
+  }
+
+  /** A field of 8 bytes: its length, then the 64-bit integer. */
+  int64Field(value: bigint): void {
+    this.ensure(12);
+    this.view.setInt32(this.position, 8);
+    this.view.setBigInt64(this.position + 4, value);
+    this.position += 12;
   }
 
   byte(value: number): void {
@@ -92,10 +109,7 @@ export type FieldWriter = (out: CopyBuffer, value: unknown) => void;
 export const writeNull = (out: CopyBuffer): void => out.int32(-1);
 
 /** int4: a signed 32-bit integer (Parquet INT32). */
-export const writeInteger: FieldWriter = (out, v) => {
-  out.int32(4);
-  out.int32(v as number);
-};
+export const writeInteger: FieldWriter = (out, v) => out.int32Field(v as number);
 
 export const writeBoolean: FieldWriter = (out, v) => {
   out.int32(1);
@@ -117,16 +131,14 @@ function checkDays(days: number): void {
 export const writeDate: FieldWriter = (out, v) => {
   const days = v as number;
   checkDays(days);
-  out.int32(4);
-  out.int32(days - DAYS_1970_TO_2000);
+  out.int32Field(days - DAYS_1970_TO_2000);
 };
 
 /** time: microseconds since midnight, as Parquet TIME MICROS holds them (24:00:00 included, as PostgreSQL allows). */
 export const writeTime: FieldWriter = (out, v) => {
   const micros = v as bigint;
   if (typeof micros !== 'bigint' || micros < 0n || micros > MICROS_PER_DAY) throw new RangeError(`${String(v)} µs is not a time of day`);
-  out.int32(8);
-  out.int64(micros);
+  out.int64Field(micros);
 };
 
 /**
@@ -144,8 +156,7 @@ export function timestampWriter(): FieldWriter {
       lastValue = micros - MICROS_1970_TO_2000;
       last = v;
     }
-    out.int32(8);
-    out.int64(lastValue);
+    out.int64Field(lastValue);
   };
 }
 
