@@ -7,6 +7,7 @@ import { stageFile } from '../../../services/warehouse-loader/src/stage-file';
 import { stagingColumns } from '../../../services/warehouse-loader/src/staging-columns';
 import { decodeCopyBinary } from '../../unit/warehouse-loader/copy-binary';
 import { writeContractParquet, type ContractRow } from '../../unit/warehouse-loader/contract-parquet';
+import { payments, salesOrders } from './fixtures';
 import { createTestDatabase, withClient, type TestDatabase } from './harness';
 
 /**
@@ -49,20 +50,7 @@ describe('staging a file as binary COPY in a real PostgreSQL', () => {
     return { staged, decoded };
   }
 
-  const payment: ContractRow = {
-    payment_id: 7,
-    created_date: '2022-11-03',
-    created_time: '14:20:52.186',
-    last_updated_date: '2022-11-03',
-    last_updated_time: '14:20:52.186001',
-    transaction_id: 7,
-    counterparty_id: 15,
-    payment_amount: '552548.62',
-    currency_id: 2,
-    payment_type_id: 3,
-    paid: false,
-    payment_date: '2022-11-04',
-  };
+  const payment = payments[0]!;
 
   it('receives amounts, dates, times and booleans exactly as the file holds them', async () => {
     const amounts = ['552548.62', '0.000001', '-12.50', '123456789012345678.123456', '-99999999999999999.999999', '0.00', '1000.00', '10000.00', '79016.00', '3.945'];
@@ -107,26 +95,11 @@ describe('staging a file as binary COPY in a real PostgreSQL', () => {
   });
 
   it('stages a fact file without version stamps with NULL stamps', async () => {
-    const sale: ContractRow = {
-      sales_order_id: 1,
-      created_date: '2024-03-31',
-      created_time: '08:00:00',
-      last_updated_date: '2024-03-31',
-      last_updated_time: '08:00:00',
-      sales_staff_id: 1,
-      counterparty_id: 1,
-      units_sold: 42972,
-      unit_price: '3.94',
-      currency_id: 2,
-      design_id: 3,
-      agreed_payment_date: '2024-04-08',
-      agreed_delivery_date: '2024-04-07',
-      agreed_delivery_location_id: 8,
-    };
+    const sale = salesOrders[2]!;
     const { staged } = await stage('fact_sales_order', [sale, { ...sale, sales_order_id: 2, unit_price: '99999999.99' }]);
     const version = stagingColumns(WAREHOUSE_TABLES.fact_sales_order).findIndex((c) => c.name === VERSION_COLUMN);
     expect(staged.map((r) => [r[8], r[version]])).toEqual([
-      ['3.94', '\\N'],
+      [sale.unit_price, '\\N'],
       ['99999999.99', '\\N'],
     ]);
   });
