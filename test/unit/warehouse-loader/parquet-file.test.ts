@@ -113,6 +113,31 @@ describe('reading a processed Parquet file exactly', () => {
   });
 });
 
+describe('what a file holds, gathered while it streams', () => {
+  it('counts the distinct values and NULLs of the columns named when opened, and the bounds of an integer one', async () => {
+    const rows = [5, 3, 9, 3].map((payment_id) => ({ ...payment, payment_id, _version: '2024-11-15 14:40:00' }));
+    const file = openParquet(writeContractParquet('fact_payment', rows), stagingColumns(WAREHOUSE_TABLES.fact_payment), 'test', ['payment_id', '_version', 'payment_date']);
+    for await (const block of file.copyData()) expect(block.length).toBeGreaterThan(0);
+    expect([file.distinctCount('payment_id'), file.nullCount('payment_id'), file.bounds('payment_id')]).toEqual([3, 0, { min: 3, max: 9 }]);
+    expect([file.distinctCount('_version'), file.nullCount('_version')]).toEqual([1, 0]);
+    expect(file.distinct('payment_date')).toEqual(['2022-11-04']);
+    expect(() => file.bounds('_version')).toThrow(/not an integer column/);
+    expect(() => file.nullCount('paid')).toThrow(/was not named/);
+
+    const location = { location_id: 1, address_line_1: 'a', address_line_2: null, district: null, city: 'Leeds', postal_code: 'p', country: 'c', phone: 'x', _version: '2022-11-03 00:00:00' };
+    const locations = [location, { ...location, location_id: 2, address_line_2: 'Flat 2' }, { ...location, location_id: 3 }];
+    const dimension = openParquet(writeContractParquet('dim_location', locations), stagingColumns(WAREHOUSE_TABLES.dim_location), 'test', ['address_line_2']);
+    for await (const block of dimension.copyData()) expect(block.length).toBeGreaterThan(0);
+    expect([dimension.distinctCount('address_line_2'), dimension.nullCount('address_line_2')]).toEqual([1, 2]);
+  });
+
+  it('counts every row as NULL in an optional column the file lacks', async () => {
+    const file = openParquet(writeContractParquet('fact_payment', [payment, { ...payment, payment_id: 8 }], { omit: ['_version'] }), stagingColumns(WAREHOUSE_TABLES.fact_payment), 'test', ['_version']);
+    for await (const block of file.copyData()) expect(block.length).toBeGreaterThan(0);
+    expect([file.distinctCount('_version'), file.nullCount('_version')]).toEqual([0, 2]);
+  });
+});
+
 describe('checking a file against its target table', () => {
   it('fails naming a column the file lacks', () => {
     expect(openBadFile('fact_payment', [payment], { omit: ['payment_amount'] })).toThrow(LoadFileError);
