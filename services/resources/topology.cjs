@@ -259,26 +259,44 @@ async function vpcConfig(resolveVariable) {
 
 // ---------- shared resources service ----------
 
-/** An alarm on a DLQ of the stack (logical id `dlqId`) holding one message or more. */
-function dlqAlarm({ dlqId, dlqName, description }) {
+/**
+ * A CloudWatch alarm that emails the alarm topic (and again when it clears) as soon as its metric
+ * is above 0 in one period; `when` overrides any of those properties (the freshness alarm fires on
+ * none).
+ */
+function alarm({ name, description, namespace, metric, dimensions, statistic = 'Sum', period = ALARM_PERIOD_SECONDS, when }) {
   return {
     Type: 'AWS::CloudWatch::Alarm',
     Properties: {
-      AlarmName: `${dlqName}-not-empty`,
+      AlarmName: name,
       AlarmDescription: description,
-      Namespace: 'AWS/SQS',
-      MetricName: 'ApproximateNumberOfMessagesVisible',
-      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId, 'QueueName'] } }],
-      Statistic: 'Maximum',
-      Period: 60,
+      Namespace: namespace,
+      MetricName: metric,
+      Dimensions: dimensions,
+      Statistic: statistic,
+      Period: period,
       EvaluationPeriods: 1,
       Threshold: 0,
       ComparisonOperator: 'GreaterThanThreshold',
       TreatMissingData: 'notBreaching',
+      ...when,
       AlarmActions: [{ Ref: 'AlarmTopic' }],
       OKActions: [{ Ref: 'AlarmTopic' }],
     },
   };
+}
+
+/** An alarm on a DLQ of the stack (logical id `dlqId`) holding one message or more. */
+function dlqAlarm({ dlqId, dlqName, description }) {
+  return alarm({
+    name: `${dlqName}-not-empty`,
+    description,
+    namespace: 'AWS/SQS',
+    metric: 'ApproximateNumberOfMessagesVisible',
+    dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId, 'QueueName'] } }],
+    statistic: 'Maximum',
+    period: 60,
+  });
 }
 
 function workQueueDlqAlarm(q) {
@@ -299,28 +317,17 @@ function workQueueDlqAlarm(q) {
  * on any count in a 5-minute period; `when` overrides that (the freshness alarm fires on none).
  */
 function metricAlarm({ name, metric, service, table, stage, description, when }) {
-  return {
-    Type: 'AWS::CloudWatch::Alarm',
-    Properties: {
-      AlarmName: name ?? `${APP}-${stage}-${metric}-${table}`,
-      AlarmDescription: description,
-      Namespace: METRICS_NAMESPACE,
-      MetricName: metric,
-      Dimensions: [
-        { Name: 'service', Value: service },
-        { Name: 'table', Value: table },
-      ],
-      Statistic: 'Sum',
-      Period: ALARM_PERIOD_SECONDS,
-      EvaluationPeriods: 1,
-      Threshold: 0,
-      ComparisonOperator: 'GreaterThanThreshold',
-      TreatMissingData: 'notBreaching',
-      ...when,
-      AlarmActions: [{ Ref: 'AlarmTopic' }],
-      OKActions: [{ Ref: 'AlarmTopic' }],
-    },
-  };
+  return alarm({
+    name: name ?? `${APP}-${stage}-${metric}-${table}`,
+    description,
+    namespace: METRICS_NAMESPACE,
+    metric,
+    dimensions: [
+      { Name: 'service', Value: service },
+      { Name: 'table', Value: table },
+    ],
+    when,
+  });
 }
 
 /**
@@ -330,24 +337,13 @@ function metricAlarm({ name, metric, service, table, stage, description, when })
  * the scheduler failing (nothing queues behind it).
  */
 function lambdaAlarm({ functionName, metric, description }) {
-  return {
-    Type: 'AWS::CloudWatch::Alarm',
-    Properties: {
-      AlarmName: `${functionName}-${metric.toLowerCase()}`,
-      AlarmDescription: description,
-      Namespace: 'AWS/Lambda',
-      MetricName: metric,
-      Dimensions: [{ Name: 'FunctionName', Value: functionName }],
-      Statistic: 'Sum',
-      Period: ALARM_PERIOD_SECONDS,
-      EvaluationPeriods: 1,
-      Threshold: 0,
-      ComparisonOperator: 'GreaterThanThreshold',
-      TreatMissingData: 'notBreaching',
-      AlarmActions: [{ Ref: 'AlarmTopic' }],
-      OKActions: [{ Ref: 'AlarmTopic' }],
-    },
-  };
+  return alarm({
+    name: `${functionName}-${metric.toLowerCase()}`,
+    description,
+    namespace: 'AWS/Lambda',
+    metric,
+    dimensions: [{ Name: 'FunctionName', Value: functionName }],
+  });
 }
 
 function bucket(stage, role, retain) {
