@@ -1,4 +1,4 @@
-import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { paginateScan, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoLeaseStore, leasePk } from '@totes/shared/state/lease-store';
 import { isProcessAlive } from '../stack/process';
 
@@ -15,17 +15,9 @@ export const LOCAL_REQUEST_ID = /^local-(\d+)-/;
 export async function releaseOrphanedLeases(dynamo: DynamoDBDocumentClient, stateTable: string): Promise<string[]> {
   const leases = new DynamoLeaseStore(dynamo, stateTable);
   const released: string[] = [];
-  let ExclusiveStartKey: Record<string, unknown> | undefined;
-  do {
-    const out = await dynamo.send(
-      new ScanCommand({
-        TableName: stateTable,
-        FilterExpression: 'begins_with(pk, :lease)',
-        ExpressionAttributeValues: { ':lease': leasePk('') },
-        ...(ExclusiveStartKey ? { ExclusiveStartKey } : {}),
-      }),
-    );
-    for (const item of out.Items ?? []) {
+  const pages = paginateScan({ client: dynamo }, { TableName: stateTable, FilterExpression: 'begins_with(pk, :lease)', ExpressionAttributeValues: { ':lease': leasePk('') } });
+  for await (const page of pages) {
+    for (const item of page.Items ?? []) {
       const owner = String(item.owner ?? '');
       const pid = Number(LOCAL_REQUEST_ID.exec(owner)?.[1]);
       if (!pid || pid === process.pid || isProcessAlive(pid)) continue;
@@ -33,7 +25,6 @@ export async function releaseOrphanedLeases(dynamo: DynamoDBDocumentClient, stat
       await leases.release({ name, owner, expiresAt: Number(item.expiresAt) });
       released.push(name);
     }
-    ExclusiveStartKey = out.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
+  }
   return released;
 }

@@ -1,5 +1,5 @@
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { BatchGetCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, paginateScan, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DatabaseConfig } from '@totes/shared/config/index';
 import { connect } from '@totes/shared/db/connect';
 import { SOURCE_TABLE_NAMES, SOURCE_TABLES, quoteIdent } from '@totes/shared/source/tables';
@@ -71,21 +71,17 @@ interface BatchItem {
 
 export async function batchItems(dynamo: DynamoDBDocumentClient, tableName: string): Promise<BatchItem[]> {
   const items: BatchItem[] = [];
-  let ExclusiveStartKey: Record<string, unknown> | undefined;
-  do {
-    const out = await dynamo.send(
-      new ScanCommand({
-        TableName: tableName,
-        FilterExpression: 'begins_with(pk, :batch)',
-        ExpressionAttributeValues: { ':batch': 'batch#' },
-        ExpressionAttributeNames: { '#table': 'table', '#state': 'state', '#rows': 'rows', '#range': 'range' },
-        ProjectionExpression: '#table, #state, #rows, quarantinedRows, lateRows, extractedAt, transformedAt, #range',
-        ...(ExclusiveStartKey ? { ExclusiveStartKey } : {}),
-      }),
-    );
-    items.push(...((out.Items ?? []) as BatchItem[]));
-    ExclusiveStartKey = out.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
+  const pages = paginateScan(
+    { client: dynamo },
+    {
+      TableName: tableName,
+      FilterExpression: 'begins_with(pk, :batch)',
+      ExpressionAttributeValues: { ':batch': 'batch#' },
+      ExpressionAttributeNames: { '#table': 'table', '#state': 'state', '#rows': 'rows', '#range': 'range' },
+      ProjectionExpression: '#table, #state, #rows, quarantinedRows, lateRows, extractedAt, transformedAt, #range',
+    },
+  );
+  for await (const page of pages) items.push(...((page.Items ?? []) as BatchItem[]));
   return items;
 }
 
