@@ -21,9 +21,7 @@ let h: DetectorHarness;
 const open: pg.Client[] = [];
 
 beforeAll(async () => {
-  h = await DetectorHarness.create('cd_bad_timestamps');
-  await h.insertParents();
-  await h.insertPayments(1, 8);
+  h = await DetectorHarness.withPayments('cd_bad_timestamps', 8);
   expect(await h.detect('payment')).toMatchObject({ status: 'completed', rows: 8 });
   await h.drainMessages('payment');
 });

@@ -81,9 +81,7 @@ describe.each(CRASH_POINTS)('change-detector: a crash right after $name', ({ por
   let h: DetectorHarness;
 
   beforeAll(async () => {
-    h = await DetectorHarness.create('cd_crash');
-    await h.insertParents();
-    await h.insertPayments(1, 230);
+    h = await DetectorHarness.withPayments('cd_crash', 230);
     sends = 0;
   });
 

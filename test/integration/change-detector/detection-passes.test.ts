@@ -10,9 +10,7 @@ import { DetectorHarness, InjectedCrash } from './harness';
 let h: DetectorHarness;
 
 beforeAll(async () => {
-  h = await DetectorHarness.create('cd_passes');
-  await h.insertParents();
-  await h.insertPayments(1, 120);
+  h = await DetectorHarness.withPayments('cd_passes', 120);
 });
 
 afterAll(async () => {

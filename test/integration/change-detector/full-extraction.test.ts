@@ -10,9 +10,7 @@ import { DetectorHarness } from './harness';
 let h: DetectorHarness;
 
 beforeAll(async () => {
-  h = await DetectorHarness.create('cd_full');
-  await h.insertParents();
-  await h.insertPayments(1, 230);
+  h = await DetectorHarness.withPayments('cd_full', 230);
   // Text that exercises every escape of COPY and of JSON, NULLs, and non-ASCII.
   const awkward = [
     'quote " and backslash \\ and \\N',
@@ -114,9 +112,7 @@ describe('change-detector: a long pass announces its pages ten at a time', () =>
   let long: DetectorHarness;
 
   beforeAll(async () => {
-    long = await DetectorHarness.create('cd_full_long');
-    await long.insertParents();
-    await long.insertPayments(1, 230);
+    long = await DetectorHarness.withPayments('cd_full_long', 230);
   });
 
   afterAll(async () => {

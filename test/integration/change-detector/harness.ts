@@ -55,6 +55,14 @@ export class DetectorHarness {
     return new DetectorHarness(stage, db, source);
   }
 
+  /** A harness whose source holds the parent rows and payments 1..`payments` (insertPayments' defaults). */
+  static async withPayments(purpose: string, payments: number): Promise<DetectorHarness> {
+    const h = await DetectorHarness.create(purpose);
+    await h.insertParents();
+    await h.insertPayments(1, payments);
+    return h;
+  }
+
   async close(): Promise<void> {
     for (const l of this.lenders) await l.close();
     await this.source.end();

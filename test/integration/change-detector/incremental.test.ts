@@ -9,9 +9,7 @@ let h: DetectorHarness;
 const open: pg.Client[] = [];
 
 beforeAll(async () => {
-  h = await DetectorHarness.create('cd_incremental');
-  await h.insertParents();
-  await h.insertPayments(1, 120);
+  h = await DetectorHarness.withPayments('cd_incremental', 120);
   expect(await h.detect('payment')).toMatchObject({ status: 'completed', rows: 120 });
   await h.drainMessages('payment');
 });

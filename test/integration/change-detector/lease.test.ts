@@ -12,9 +12,7 @@ import { DetectorHarness } from './harness';
 let h: DetectorHarness;
 
 beforeAll(async () => {
-  h = await DetectorHarness.create('cd_lease');
-  await h.insertParents();
-  await h.insertPayments(1, 200);
+  h = await DetectorHarness.withPayments('cd_lease', 200);
 });
 
 afterAll(async () => {

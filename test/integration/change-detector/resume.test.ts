@@ -7,9 +7,7 @@ import { DetectorHarness } from './harness';
 let h: DetectorHarness;
 
 beforeAll(async () => {
-  h = await DetectorHarness.create('cd_resume');
-  await h.insertParents();
-  await h.insertPayments(1, 130);
+  h = await DetectorHarness.withPayments('cd_resume', 130);
 });
 
 afterAll(async () => {
