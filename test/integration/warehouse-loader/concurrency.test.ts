@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { LOCK_NAMESPACE, tableLockKey } from '../../../services/warehouse-loader/src/merge-sql';
+import { WAREHOUSE_TABLES } from '../../../shared/src/warehouse/tables';
 import { counterparties, currencies, dates, designs, locations, payments, salesOrders, staff } from './fixtures';
 import { LoaderHarness, createTestDatabase, danglingReferences, dumpWarehouse, logLines, withClient, type LoaderFile, type TestDatabase } from './harness';
 import type { ContractRow } from '../../unit/warehouse-loader/contract-parquet';
@@ -97,13 +98,7 @@ describe('warehouse-loader: concurrent loads and lost connections', () => {
     try {
       // Another transaction holds an uncommitted row with one of the file's fact versions: the
       // loader's append waits on it after it has already written dates and inferred members.
-      await blocker.query('BEGIN');
-      await blocker.query('SET LOCAL session_replication_role = replica');
-      await blocker.query(
-        `INSERT INTO fact_sales_order (sales_order_id, created_date, created_time, last_updated_date, last_updated_time, sales_staff_id,
-           counterparty_id, units_sold, unit_price, currency_id, design_id, agreed_payment_date, agreed_delivery_date, agreed_delivery_location_id)
-         VALUES (2, '2024-03-31', '08:00', '2024-03-31', '08:00', 2, 2, 1, 1, 3, 1, '2024-04-02', '2024-04-01', 1)`,
-      );
+      await beginOutsideWrite(blocker, { ...salesOrders[2]!, units_sold: 1, unit_price: '1' });
       const load = harness.load(file, warehouse);
       const pid = await waitForBlockedLoader(observer, db.name);
       const terminated = await observer.query<{ ok: boolean }>('SELECT pg_terminate_backend($1) AS ok', [pid]);
@@ -139,13 +134,7 @@ describe('warehouse-loader: concurrent loads and lost connections', () => {
       await harness.load(await harness.file('dim_currency', currencies), warehouse);
       // A writer that takes none of the pipeline's locks holds an uncommitted copy of order 2's
       // version: the overlap check cannot see it, and the plain append waits on it, then collides.
-      await blocker.query('BEGIN');
-      await blocker.query('SET LOCAL session_replication_role = replica');
-      await blocker.query(
-        `INSERT INTO fact_sales_order (sales_order_id, created_date, created_time, last_updated_date, last_updated_time, sales_staff_id,
-           counterparty_id, units_sold, unit_price, currency_id, design_id, agreed_payment_date, agreed_delivery_date, agreed_delivery_location_id)
-         VALUES (2, '2024-03-31', '08:00', '2024-03-31', '08:00', 2, 2, 65839, 2.91, 3, 1, '2024-04-02', '2024-04-01', 1)`,
-      );
+      await beginOutsideWrite(blocker, salesOrders[2]!);
       logLines.length = 0;
       const load = harness.load(await harness.file('fact_sales_order', orders), warehouse);
       await waitForBlockedLoader(observer, db.name);
@@ -217,6 +206,17 @@ describe('warehouse-loader: a referenced row deleted while a load waits for its 
     }
   });
 });
+
+/**
+ * A writer outside the pipeline (none of its locks, no foreign-key triggers) opens a transaction and
+ * inserts one fact_sales_order version, left uncommitted.
+ */
+async function beginOutsideWrite(client: pg.Client, sale: ContractRow): Promise<void> {
+  const columns = WAREHOUSE_TABLES.fact_sales_order.columns.map((c) => c.name);
+  await client.query('BEGIN');
+  await client.query('SET LOCAL session_replication_role = replica');
+  await client.query(`INSERT INTO fact_sales_order (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`, columns.map((c) => sale[c]));
+}
 
 async function withClientOpen(db: TestDatabase): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: db.url });
