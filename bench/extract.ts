@@ -19,6 +19,7 @@ import { applySourceSchemaAt } from '../local/src/data/source-setup';
 import { LOCAL_REGION, LOCAL_STAGE, startLocalStack } from '../local/src/stack/stack';
 import { detectTable } from '../services/change-detector/src/detect-table';
 import type { DetectionPorts } from '../services/change-detector/src/ports';
+import { memoryServices } from './memory-services';
 
 /**
  * Benchmark (not a test): a full extraction of sales_order at scale 100 (~1.1M rows) by the
@@ -32,6 +33,10 @@ import type { DetectionPorts } from '../services/change-detector/src/ports';
  * not the detector's; `stack: 'in-process'` runs them in this process, as `totes up` does, and so
  * also measures the emulators (on this two-core machine they compete with PostgreSQL for the cores
  * either way).
+ *
+ * Each run also extracts the table once more with the detector's state, lake and queue ports in
+ * memory (bench/memory-services.ts): not the goal's measure (the pipeline needs S3, SQS and
+ * DynamoDB), but it shows how much of the extraction's time its requests take on this machine.
  * Run alone: node -e "require('tsx/cjs'); require('./bench/extract.ts')"
  *   (TOTES_BENCH_SCALE, TOTES_BENCH_RUNS, TOTES_BENCH_STACK=child|in-process and TOTES_PAGE_SIZE
  *   override the defaults)
@@ -71,6 +76,12 @@ export interface ExtractBenchmarkResult {
   readonly copyCpu: CpuSeconds;
   /** extract rate / COPY rate */
   readonly ratio: number;
+  /**
+   * The same extraction with the state, lake and queue ports in memory (no S3, SQS or DynamoDB):
+   * its times, and its rate over the COPY's. Not the goal's measure: it shows what the requests cost.
+   */
+  readonly inMemorySeconds: readonly number[];
+  readonly inMemoryRatio: number;
   readonly goalRatio: number;
   readonly metGoal: boolean;
 }
@@ -203,27 +214,46 @@ async function childTarget(stateDir: string): Promise<Target> {
   };
 }
 
-async function extractOnce(target: Target, pageSize: number): Promise<{ seconds: number; cpu: CpuSeconds; rows: number; pages: number; bytes: number }> {
+/**
+ * Where the detector's state, lake and queue ports go: the local stack's S3, SQS and DynamoDB (the
+ * measurement), or memory (bench/memory-services.ts: the same extraction without any request, to
+ * show what the requests cost).
+ */
+type Services = 'stack' | 'memory';
+
+async function extractOnce(target: Target, pageSize: number, services: Services): Promise<{ seconds: number; cpu: CpuSeconds; rows: number; pages: number; bytes: number }> {
   const { clients } = target;
-  // Start from an empty watermark: every run is a full extraction (under a new pass id).
-  await clients.dynamo.send(new DeleteCommand({ TableName: target.stateTable, Key: { pk: watermarkPk('sales_order') } }));
   const lender = new ReusableConnectionLender({ name: 'source', source: { kind: 'url', url: target.sourceUrl }, ssl: 'disable', statementTimeoutMs: 120_000 });
-  let bytes = 0;
-  const objects = new S3ObjectStore(clients.s3);
+  let rest: Pick<DetectionPorts, 'objects' | 'sender' | 'batches' | 'watermarks' | 'leases'>;
+  let rawBytes: () => number;
+  if (services === 'memory') {
+    const memory = memoryServices();
+    rest = memory;
+    rawBytes = () => memory.written.rawBytes;
+  } else {
+    let bytes = 0;
+    rawBytes = () => bytes;
+    // Start from an empty watermark: every run is a full extraction (under a new pass id).
+    await clients.dynamo.send(new DeleteCommand({ TableName: target.stateTable, Key: { pk: watermarkPk('sales_order') } }));
+    const objects = new S3ObjectStore(clients.s3);
+    rest = {
+      objects: {
+        putImmutable: async (bucket, key, body, options) => {
+          if (key.startsWith('raw/')) bytes += body.byteLength;
+          return objects.putImmutable(bucket, key, body, options);
+        },
+        get: (bucket, key) => objects.get(bucket, key),
+        exists: (bucket, key) => objects.exists(bucket, key),
+      },
+      sender: new SqsMessageSender(clients.sqs, target.queuePrefix),
+      batches: new DynamoBatchStore(clients.dynamo, target.stateTable),
+      watermarks: new DynamoWatermarkStore(clients.dynamo, target.stateTable),
+      leases: new DynamoLeaseStore(clients.dynamo, target.stateTable),
+    };
+  }
   const ports: DetectionPorts = {
     source: new PgChangeReader(lender),
-    objects: {
-      putImmutable: async (bucket, key, body, options) => {
-        if (key.startsWith('raw/')) bytes += body.byteLength;
-        return objects.putImmutable(bucket, key, body, options);
-      },
-      get: (bucket, key) => objects.get(bucket, key),
-      exists: (bucket, key) => objects.exists(bucket, key),
-    },
-    sender: new SqsMessageSender(clients.sqs, target.queuePrefix),
-    batches: new DynamoBatchStore(clients.dynamo, target.stateTable),
-    watermarks: new DynamoWatermarkStore(clients.dynamo, target.stateTable),
-    leases: new DynamoLeaseStore(clients.dynamo, target.stateTable),
+    ...rest,
     metrics: { count: () => undefined },
     log: { info: () => undefined, warn: () => undefined, error: () => undefined },
   };
@@ -232,7 +262,7 @@ async function extractOnce(target: Target, pageSize: number): Promise<{ seconds:
       detectTable(ports, { ingestionBucket: target.ingestionBucket, pageSize, lookbackSeconds: 900, leaseSeconds: 600, owner: randomUUID() }, 'sales_order'),
     );
     if (outcome.status !== 'completed') throw new Error(`the extraction ended ${outcome.status}`);
-    return { seconds, cpu, rows: outcome.rows, pages: outcome.pages, bytes };
+    return { seconds, cpu, rows: outcome.rows, pages: outcome.pages, bytes: rawBytes() };
   } finally {
     await lender.close();
   }
@@ -256,16 +286,27 @@ export async function runExtractBenchmark(options: ExtractBenchmarkOptions = {})
 
     const copies: Array<{ seconds: number; cpu: CpuSeconds }> = [];
     const extractions: Array<Awaited<ReturnType<typeof extractOnce>>> = [];
+    const inMemory: Array<Awaited<ReturnType<typeof extractOnce>>> = [];
+    const extract = async (services: Services) => {
+      const extraction = await extractOnce(target, pageSize, services);
+      if (extraction.rows !== seeded.rows.sales_order) throw new Error(`the extraction read ${extraction.rows} rows, not ${seeded.rows.sales_order}`);
+      return extraction;
+    };
     for (let run = 1; run <= runs; run++) {
       const copy = await measured(target, () => rawCopy(url));
       copies.push(copy);
-      const extraction = await extractOnce(target, pageSize);
-      if (extraction.rows !== seeded.rows.sales_order) throw new Error(`the extraction read ${extraction.rows} rows, not ${seeded.rows.sales_order}`);
+      const extraction = await extract('stack');
       extractions.push(extraction);
-      log(`  run ${run}: COPY ${copy.seconds.toFixed(2)} s (cpu ${cpuText(copy.cpu)}), extraction ${extraction.seconds.toFixed(2)} s (cpu ${cpuText(extraction.cpu)}), ${extraction.pages} pages`);
+      const reference = await extract('memory');
+      inMemory.push(reference);
+      log(
+        `  run ${run}: COPY ${copy.seconds.toFixed(2)} s (cpu ${cpuText(copy.cpu)}), extraction ${extraction.seconds.toFixed(2)} s (cpu ${cpuText(extraction.cpu)}), ${extraction.pages} pages; ` +
+          `in memory ${reference.seconds.toFixed(2)} s (cpu ${cpuText(reference.cpu)})`,
+      );
     }
     const copySeconds = copies.map((c) => c.seconds);
     const extractSeconds = extractions.map((e) => e.seconds);
+    const inMemorySeconds = inMemory.map((e) => e.seconds);
     const bestCopy = copies.reduce((a, b) => (b.seconds < a.seconds ? b : a));
     const last = extractions.reduce((a, b) => (b.seconds < a.seconds ? b : a));
     const rows = seeded.rows.sales_order;
@@ -283,6 +324,8 @@ export async function runExtractBenchmark(options: ExtractBenchmarkOptions = {})
       copySeconds,
       extractCpu: last.cpu,
       copyCpu: bestCopy.cpu,
+      inMemorySeconds,
+      inMemoryRatio: Math.min(...copySeconds) / Math.min(...inMemorySeconds),
       extractRowsPerSecond,
       copyRowsPerSecond,
       ratio,
@@ -306,6 +349,7 @@ export function formatExtractBenchmark(r: ExtractBenchmarkResult): string {
     `  extraction (best of ${r.extractSeconds.length}): ${Math.min(...r.extractSeconds).toFixed(2)} s, ${n(r.extractRowsPerSecond)} rows/s; cpu ${cpuText(r.extractCpu)}`,
     `  COPY (SELECT * FROM sales_order) TO STDOUT (best of ${r.copySeconds.length}): ${Math.min(...r.copySeconds).toFixed(2)} s, ${n(r.copyRowsPerSecond)} rows/s; cpu ${cpuText(r.copyCpu)}`,
     `  ratio ${r.ratio.toFixed(2)}; goal: at least ${r.goalRatio} of the raw rate: ${r.metGoal ? 'met' : 'NOT met'}`,
+    `  for reference, the same extraction with state, lake and queues in memory (no S3, SQS or DynamoDB request; best of ${r.inMemorySeconds.length}): ${Math.min(...r.inMemorySeconds).toFixed(2)} s, ratio ${r.inMemoryRatio.toFixed(2)}`,
   ].join('\n');
 }
 
