@@ -44,7 +44,7 @@ async function main(): Promise<number> {
     extract: async () => {
       const r = await runExtractBenchmark({ scale, log });
       summary.push(
-        `extract    ${Math.round(r.extractRowsPerSecond).toLocaleString('en-GB')} rows/s = ${(r.ratio * 100).toFixed(0)}% of raw COPY (goal ≥ ${r.goalRatio * 100}%) ${r.metGoal ? 'met' : 'MISSED'}`,
+        `extract    ${Math.round(r.extractRowsPerSecond).toLocaleString('en-GB')} rows/s = ${(r.ratio * 100).toFixed(1)}% of raw COPY (goal ≥ ${r.goalRatio * 100}%) ${r.metGoal ? 'met' : 'MISSED'}`,
       );
       return formatExtractBenchmark(r);
     },
