@@ -122,20 +122,21 @@ async function measured<T>(target: Target, work: () => Promise<T>): Promise<{ re
   // A backend caught between closing its socket and being reaped by the postmaster is in neither
   // the live list nor the reaped total: its whole CPU would be missed in one window and counted in
   // the next (seen: "postgres 0.00 s" for a COPY that closes its connection, then "postgres 2.13 s"
-  // for a 0.95 s COPY). So the CPU is read only once such backends are gone; idle meanwhile, so the
-  // wait adds nothing to the figures, and it is outside the timed span.
+  // for a 0.95 s COPY). So PostgreSQL's CPU is read only once such backends are gone (it is idle
+  // meanwhile), outside the timed span; this process's and the emulators' are read at its end.
   const settle = () => new Promise((resolve) => setTimeout(resolve, 250));
   await settle();
   const before = { own: process.cpuUsage(), pg: clusterCpuSeconds(target.postmasterPid), emulators: target.emulatorsCpu() };
   const started = process.hrtime.bigint();
   const result = await work();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  await settle();
   const own = process.cpuUsage(before.own);
+  const emulators = target.emulatorsCpu() - before.emulators;
+  await settle();
   return {
     result,
     seconds,
-    cpu: { own: (own.user + own.system) / 1e6, postgres: clusterCpuSeconds(target.postmasterPid) - before.pg, emulators: target.emulatorsCpu() - before.emulators },
+    cpu: { own: (own.user + own.system) / 1e6, postgres: clusterCpuSeconds(target.postmasterPid) - before.pg, emulators },
   };
 }
 
