@@ -1,4 +1,3 @@
-import type { ObjectStore } from '@totes/shared/aws/objects';
 import type { AmbiguousMember } from '@totes/shared/state/watermark-store';
 import {
   decodeMembers,
@@ -8,25 +7,9 @@ import {
   mergeMembers,
   storeAmbiguousSet,
 } from '../../../services/change-detector/src/ambiguous-set';
+import { MemoryObjectStore } from '../../helpers/memory-ports';
 
 const m = (id: number, lastUpdated: string, xid: string): AmbiguousMember => ({ id, lastUpdated, xid });
-
-class MemoryObjects implements ObjectStore {
-  readonly objects = new Map<string, Uint8Array>();
-  async putImmutable(bucket: string, key: string, body: Uint8Array): Promise<boolean> {
-    if (this.objects.has(`${bucket}/${key}`)) return false;
-    this.objects.set(`${bucket}/${key}`, body);
-    return true;
-  }
-  async get(bucket: string, key: string): Promise<Uint8Array> {
-    const body = this.objects.get(`${bucket}/${key}`);
-    if (!body) throw new Error('NoSuchKey');
-    return body;
-  }
-  async exists(bucket: string, key: string): Promise<boolean> {
-    return this.objects.has(`${bucket}/${key}`);
-  }
-}
 
 describe('the ambiguous set', () => {
   it('keeps for the next pass only versions the xmin test cannot exclude and the next window can still read', () => {
@@ -46,7 +29,7 @@ describe('the ambiguous set', () => {
   });
 
   it('stays in the watermark item when small and moves to an object when large', async () => {
-    const objects = new MemoryObjects();
+    const objects = new MemoryObjectStore();
     const members = [m(1, '2024-01-01T00:00:00', '5'), m(2, '2024-01-01T00:00:00', '6')];
     const where = { table: 'payment' as const, passId: '20240101t000000000000', bucket: 'b' };
 

@@ -1,10 +1,11 @@
 import { parseMessage } from '@totes/events';
 import { StateConflictError } from '@totes/shared/errors';
-import type { BatchRecord, BatchStore, DiscardResult, NewBatch } from '@totes/shared/state/batch-store';
-import type { PassInProgress, Watermark, WatermarkContent, WatermarkStore } from '@totes/shared/state/watermark-store';
+import type { BatchRecord } from '@totes/shared/state/batch-store';
+import type { PassInProgress } from '@totes/shared/state/watermark-store';
 import { DetectionPass } from '../../../services/change-detector/src/detection-pass';
 import { batchIdFor } from '../../../services/change-detector/src/naming';
 import type { DetectionPorts } from '../../../services/change-detector/src/ports';
+import { MemoryBatches, MemoryWatermarks } from '../../helpers/memory-ports';
 
 /**
  * DetectionPass.recoverRecordedPages with in-memory state: a recorded page whose message can be
@@ -15,47 +16,6 @@ import type { DetectionPorts } from '../../../services/change-detector/src/ports
  */
 const PASS = '20241115t144000123456';
 const id = (page: number) => batchIdFor('payment', PASS, page);
-
-class MemoryBatches implements BatchStore {
-  readonly records = new Map<string, BatchRecord>();
-  readonly discards: string[] = [];
-
-  async recordExtracted(batch: NewBatch): Promise<{ record: BatchRecord; created: boolean }> {
-    const existing = this.records.get(batch.batchId);
-    if (existing) return { record: existing, created: false };
-    const record: BatchRecord = { ...batch, state: 'extracted', loads: {} };
-    this.records.set(batch.batchId, record);
-    return { record, created: true };
-  }
-  async get(batchId: string): Promise<BatchRecord | undefined> {
-    return this.records.get(batchId);
-  }
-  async recordTransformed(): Promise<boolean> {
-    throw new Error('not used');
-  }
-  async recordLoaded(): Promise<BatchRecord | undefined> {
-    throw new Error('not used');
-  }
-  async discardUnannounced(batchId: string, rawKey: string): Promise<DiscardResult> {
-    const record = this.records.get(batchId);
-    if (!record || record.state !== 'extracted' || record.rawKey !== rawKey) return { discarded: false, current: record };
-    this.records.delete(batchId);
-    this.discards.push(batchId);
-    return { discarded: true };
-  }
-}
-
-class MemoryWatermarks implements WatermarkStore {
-  constructor(public stored: Watermark) {}
-  async get(): Promise<Watermark> {
-    return this.stored;
-  }
-  async save(next: WatermarkContent, expectedVersion: number): Promise<Watermark> {
-    if (expectedVersion !== this.stored.version) throw new StateConflictError('moved');
-    this.stored = { ...next, version: expectedVersion + 1 };
-    return this.stored;
-  }
-}
 
 const current: PassInProgress = {
   passId: PASS,

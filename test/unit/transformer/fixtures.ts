@@ -3,7 +3,6 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { BatchExtractedV1 } from '@totes/events';
 import type { ObjectStore } from '@totes/shared/aws/objects';
-import type { MessageSender } from '@totes/shared/aws/queues';
 import { SOURCE_TABLES, type SourceTableName } from '@totes/shared/source/tables';
 import { JOINS, type ImageRead, type JoinName, type JoinedImage, type SourceImages } from '../../../services/transformer/src/source-images';
 import type { DeriveOptions } from '../../../services/transformer/src/derive-batch';
@@ -14,6 +13,7 @@ export const IMAGES_READ_AT = '2024-11-15T14:40:01.5';
 /** deriveBatch's options for a fixture batch in the objects layout. */
 export const DERIVE: DeriveOptions = { observedAt: OBSERVED_AT, layout: 'objects' };
 import type { RawRow } from '../../../services/transformer/src/source-values';
+import { MemoryObjectStore, MemorySender } from '../../helpers/memory-ports';
 import type { TransformCounts, TransformDependencies } from '../../../services/transformer/src/transform-batch';
 
 /**
@@ -273,36 +273,9 @@ export function inExtractOrder(table: SourceTableName, rows: readonly Row[]): Ro
   return [...rows].sort((a, b) => byText(String(a.last_updated), String(b.last_updated)) || (a[pk] as number) - (b[pk] as number));
 }
 
-// ---------- in-memory ports (unit tests and the benchmark) ----------
+// ---------- in-memory ports (unit tests and the benchmark; test/helpers/memory-ports.ts) ----------
 
-export class MemoryObjectStore implements ObjectStore {
-  readonly objects = new Map<string, Uint8Array>();
-
-  async putImmutable(bucket: string, key: string, body: Uint8Array): Promise<boolean> {
-    const k = `${bucket}/${key}`;
-    if (this.objects.has(k)) return false;
-    this.objects.set(k, body);
-    return true;
-  }
-
-  async get(bucket: string, key: string): Promise<Uint8Array> {
-    const body = this.objects.get(`${bucket}/${key}`);
-    if (!body) throw Object.assign(new Error(`NoSuchKey: ${bucket}/${key}`), { name: 'NoSuchKey' });
-    return body;
-  }
-
-  async exists(bucket: string, key: string): Promise<boolean> {
-    return this.objects.has(`${bucket}/${key}`);
-  }
-}
-
-export class MemorySender implements MessageSender {
-  readonly sent: { queue: string; body: string }[] = [];
-
-  async send(logicalQueue: string, bodies: readonly string[]): Promise<void> {
-    for (const body of bodies) this.sent.push({ queue: logicalQueue, body });
-  }
-}
+export { MemoryObjectStore, MemorySender };
 
 export interface MemoryDependencies extends TransformDependencies {
   readonly objects: MemoryObjectStore;
