@@ -19,7 +19,7 @@ import { applySourceSchemaAt } from '../local/src/data/source-setup';
 import { LOCAL_REGION, LOCAL_STAGE, startLocalStack } from '../local/src/stack/stack';
 import { detectTable } from '../services/change-detector/src/detect-table';
 import type { DetectionPorts } from '../services/change-detector/src/ports';
-import { memoryServices } from './memory-services';
+import { MemoryBatches, MemoryLeases, MemoryObjectStore, MemorySender, MemoryWatermarks } from '../test/helpers/memory-ports';
 
 /**
  * Benchmark (not a test): a full extraction of sales_order at scale 100 (~1.1M rows) by the
@@ -35,7 +35,7 @@ import { memoryServices } from './memory-services';
  * either way).
  *
  * Each run also extracts the table once more with the detector's state, lake and queue ports in
- * memory (bench/memory-services.ts): not the goal's measure (the pipeline needs S3, SQS and
+ * memory (test/helpers/memory-ports.ts): not the goal's measure (the pipeline needs S3, SQS and
  * DynamoDB), but it shows how much of the extraction's time its requests take on this machine.
  * Run alone: node -e "require('tsx/cjs'); require('./bench/extract.ts')"
  *   (TOTES_BENCH_SCALE, TOTES_BENCH_RUNS, TOTES_BENCH_STACK=child|in-process and TOTES_PAGE_SIZE
@@ -225,7 +225,7 @@ async function childTarget(stateDir: string): Promise<Target> {
 
 /**
  * Where the detector's state, lake and queue ports go: the local stack's S3, SQS and DynamoDB (the
- * measurement), or memory (bench/memory-services.ts: the same extraction without any request, to
+ * measurement), or memory (test/helpers/memory-ports.ts: the same extraction without any request, to
  * show what the requests cost).
  */
 type Services = 'stack' | 'memory';
@@ -236,9 +236,9 @@ async function extractOnce(target: Target, pageSize: number, services: Services)
   let rest: Pick<DetectionPorts, 'objects' | 'sender' | 'batches' | 'watermarks' | 'leases'>;
   let rawBytes: () => number;
   if (services === 'memory') {
-    const memory = memoryServices();
-    rest = memory;
-    rawBytes = () => memory.written.rawBytes;
+    const objects = new MemoryObjectStore();
+    rest = { objects, sender: new MemorySender(), batches: new MemoryBatches(), watermarks: new MemoryWatermarks({ table: 'sales_order', version: 0 }), leases: new MemoryLeases() };
+    rawBytes = () => [...objects.objects].reduce((n, [key, body]) => (key.startsWith(`${target.ingestionBucket}/raw/`) ? n + body.byteLength : n), 0);
   } else {
     let bytes = 0;
     rawBytes = () => bytes;

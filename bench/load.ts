@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { LoadRequestedV1 } from '../events/src/load-requested.v1';
-import type { ObjectStore } from '../shared/src/aws/objects';
+import { MemoryObjectStore } from '../test/helpers/memory-ports';
 import { loadDatabaseConfig } from '../shared/src/config';
 import { ReusableConnection } from '../shared/src/db/connect';
 import { createLogger, createMetrics, setLogSink } from '../shared/src/logging';
@@ -140,15 +140,6 @@ function dimensionRows(): Array<[WarehouseTableName, ContractRow[]]> {
   ];
 }
 
-class MemoryObjects implements Pick<ObjectStore, 'get'> {
-  readonly objects = new Map<string, Uint8Array>();
-  async get(bucket: string, key: string): Promise<Uint8Array> {
-    const body = this.objects.get(`${bucket}/${key}`);
-    if (!body) throw new Error(`no object ${key}`);
-    return body;
-  }
-}
-
 const noBatchStore: Pick<BatchStore, 'recordLoaded'> = { recordLoaded: async () => undefined };
 
 function message(table: WarehouseTableName, index: number, body: Uint8Array, rows: number): LoadRequestedV1 {
@@ -221,7 +212,7 @@ async function loadInWorkers(
   foreignKeyChecks: ForeignKeyChecksSetting,
   concurrency: number,
   messages: readonly LoadRequestedV1[],
-  objects: MemoryObjects,
+  objects: MemoryObjectStore,
 ): Promise<{ seconds: number; mode: string }> {
   const queue = [...messages];
   const workers = Array.from(
@@ -286,7 +277,7 @@ async function benchmark(url: string, options: LoadBenchmarkOptions, log: (line:
   await admin.connect();
   try {
     await migrateWarehouse(admin);
-    const objects = new MemoryObjects();
+    const objects = new MemoryObjectStore();
     const config = loadDatabaseConfig('warehouse', { TOTES_WAREHOUSE_URL: url, TOTES_WAREHOUSE_SSL: 'disable', TOTES_STATEMENT_TIMEOUT_MS: '600000' });
     const newWarehouse = () => new LoaderWarehouse(new ReusableConnection(config), { foreignKeyChecks, statementTimeoutMs: 600_000 });
     const deps = (warehouse: LoaderWarehouse) => ({
